@@ -1,0 +1,1 @@
+"""Command-line entry points: the `srm` command and its subcommands."""
