@@ -35,9 +35,9 @@ def backup_database(source: sqlite3.Connection, dest_dir: Path, now: datetime,
         raise ValueError(f"keep: must be >= 1 (got {keep})")
     dest_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     stamp = utc_stamp(now)
-    seq = 0
-    while (dest_dir / f"state-{stamp}-{seq}.db").exists():
-        seq += 1
+    same_stamp = [int(m.group(2)) for path in list_backups(dest_dir)
+                  if (m := _BACKUP_NAME.match(path.name)) and m.group(1) == stamp]
+    seq = max(same_stamp, default=-1) + 1
     target = dest_dir / f"state-{stamp}-{seq}.db"
     partial = dest_dir / f".{target.name}.partial"
     copy = sqlite3.connect(partial)

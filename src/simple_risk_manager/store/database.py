@@ -26,6 +26,8 @@ from simple_risk_manager.store.connection import (
 from simple_risk_manager.store.migrator import MigrationResult, migrate
 from simple_risk_manager.store.schema import MIGRATIONS, Migration
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
 
 @dataclass(frozen=True, slots=True)
 class OpenedDatabase:
@@ -77,6 +79,9 @@ def open_database(db_path: Path, now: datetime, *, backups_dir: Path | None = No
 
 
 def _open_checked(db_path: Path) -> sqlite3.Connection:
+    if not _has_sqlite_header(db_path):
+        # Never hand such a file to SQLite: closing it would delete the -wal/-shm files we keep.
+        raise _CorruptError([f"{db_path.name}: not an SQLite database (bad file header)"])
     try:
         conn = connect_writer(db_path)
     except sqlite3.DatabaseError as exc:
@@ -94,6 +99,16 @@ def _open_checked(db_path: Path) -> sqlite3.Connection:
         conn.close()
         raise _CorruptError(problems)
     return conn
+
+
+def _has_sqlite_header(db_path: Path) -> bool:
+    """True for a missing or empty file (SQLite creates it) or one that starts with SQLite's magic."""
+    try:
+        with db_path.open("rb") as file:
+            head = file.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return True
+    return head in (b"", _SQLITE_MAGIC)
 
 
 def quarantine(db_path: Path, now: datetime) -> Path:
