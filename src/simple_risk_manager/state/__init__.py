@@ -32,7 +32,6 @@ from simple_risk_manager.state.pnl import AccountUpnl as AccountUpnl
 from simple_risk_manager.state.pnl import FillEffect as FillEffect
 from simple_risk_manager.state.pnl import FillOutcome as FillOutcome
 from simple_risk_manager.state.pnl import PnlTracker as PnlTracker
-from simple_risk_manager.state.pnl import TradingDay as TradingDay
 from simple_risk_manager.state.pnl import account_upnl as account_upnl
 from simple_risk_manager.state.pnl import position_upnl as position_upnl
 from simple_risk_manager.state.positions import CanTradeChange as CanTradeChange

@@ -2,9 +2,9 @@
 
 Realized P&L comes only from fills. Each fill is recorded once by trade id (redeliveries are
 ignored); a fill counts toward the day only when it is not voided and its gateway timestamp lies in
-the account's current trading day, whose bounds the caller supplies (`TradingDay`, from the reset
-calendar). Fills dated after the day's end are kept and counted when that day starts, so a fill
-processed just before a late `ResetDue` is not lost. Unrealized P&L is a pure function of a
+the account's current trading day `[last_reset_at, next_reset_at)`, taken from the account's
+`ResetSchedule` (MOD-004). Fills dated after the day's end are kept and counted when that day
+starts, so a fill processed just before a late `ResetDue` is not lost. Unrealized P&L is a pure function of a
 position, its quote and its contract metadata (`modules.md` MOD-005); rules never compute P&L.
 """
 
@@ -12,32 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
 from simple_risk_manager.domain.enums import PositionType
-from simple_risk_manager.domain.models import ContractMetadata, DailyPnl, Position, Quote, Trade
+from simple_risk_manager.domain.models import (
+    ContractMetadata,
+    DailyPnl,
+    Position,
+    Quote,
+    ResetSchedule,
+    Trade,
+)
 from simple_risk_manager.domain.money import ZERO
 from simple_risk_manager.domain.times import ensure_utc
 from simple_risk_manager.state.quotes import is_quote_stale
-
-
-@dataclass(frozen=True, slots=True)
-class TradingDay:
-    """One trading day `[start, end)` (reset to reset) and its label, the local date it ends (D-15)."""
-
-    label: date
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        if ensure_utc(self.end) <= ensure_utc(self.start):
-            raise ValueError(f"trading day {self.label}: end {self.end} must be after start {self.start}")
-
-    def contains(self, instant: datetime) -> bool:
-        return self.start <= instant < self.end
 
 
 class FillOutcome(StrEnum):
@@ -75,9 +66,14 @@ class _Fill:
     voided: bool
 
 
+def _in_day(schedule: ResetSchedule, instant: datetime) -> bool:
+    """The trading day is half-open: `[last_reset_at, next_reset_at)` (MOD-004)."""
+    return schedule.last_reset_at <= instant < schedule.next_reset_at
+
+
 @dataclass(slots=True)
 class _AccountDay:
-    day: TradingDay
+    day: ResetSchedule
     last_updated: datetime
     gross: Decimal = ZERO
     fees: Decimal = ZERO
@@ -97,29 +93,30 @@ class PnlTracker:
 
     # --- mutations (dispatcher only) -----------------------------------------------------------
 
-    def start_day(self, account_id: int, day: TradingDay, now: datetime,
-                  working_order_ids: Iterable[int] = ()) -> None:
-        """Daily reset: the new day starts at 0 plus any fills already recorded inside it.
+    def start_day(self, day: ResetSchedule, now: datetime, working_order_ids: Iterable[int] = ()) -> None:
+        """Begin the account's trading day `day` (first start or daily reset) at 0 plus any fills
+        already recorded inside it.
 
         Per-order P&L survives only for `working_order_ids`, the account's orders still working.
         Fills older than the previous day's start are forgotten (their ids can no longer matter).
         """
         keep = set(working_order_ids)
-        state = self._accounts.get(account_id)
+        state = self._accounts.get(day.account_id)
         if state is None:
-            self._accounts[account_id] = _AccountDay(day=day, last_updated=ensure_utc(now))
+            self._accounts[day.account_id] = _AccountDay(day=day, last_updated=ensure_utc(now))
             return
         carried = {o: self._order_total(state, o) for o in keep}
-        fills = {i: f for i, f in state.fills.items() if f.at >= min(state.day.start, day.start)}
+        oldest = min(state.day.last_reset_at, day.last_reset_at)
+        fills = {i: f for i, f in state.fills.items() if f.at >= oldest}
         state.day, state.last_updated, state.fills = day, ensure_utc(now), fills
         state.order_carried = {o: v for o, v in carried.items() if v != ZERO}
         self._resum(state)
 
-    def load(self, row: DailyPnl, day: TradingDay) -> None:
+    def load(self, row: DailyPnl, day: ResetSchedule) -> None:
         """Startup: the stored row of the current day; `recompute_day` replaces it after reconcile."""
-        if row.date != day.label:
-            raise ValueError(f"daily_pnl row of account {row.account_id} is for {row.date}, "
-                             f"not the current trading day {day.label}")
+        if (row.account_id, row.date) != (day.account_id, day.trading_date):
+            raise ValueError(f"daily_pnl row of account {row.account_id} for {row.date} does not match "
+                             f"the current trading day {day.trading_date} of account {day.account_id}")
         self._accounts[row.account_id] = _AccountDay(day=day, last_updated=row.last_updated,
                                                      gross=row.gross_pnl, fees=row.fees)
 
@@ -132,7 +129,7 @@ class PnlTracker:
             if not (trade.voided and not known.voided):
                 return FillEffect(FillOutcome.DUPLICATE, ZERO, before)
             known.voided = True
-            if not state.day.contains(known.at):
+            if not _in_day(state.day, known.at):
                 return FillEffect(FillOutcome.VOIDED, ZERO, before)
             self._count(state, known, sign=-1)
             state.last_updated = ensure_utc(trade.received_at)
@@ -142,7 +139,7 @@ class PnlTracker:
         state.fills[trade.id] = fill
         if fill.voided:
             return FillEffect(FillOutcome.VOIDED, ZERO, before)
-        if not state.day.contains(fill.at):
+        if not _in_day(state.day, fill.at):
             return FillEffect(FillOutcome.OUTSIDE_DAY, ZERO, before)
         self._count(state, fill, sign=1)
         state.last_updated = ensure_utc(trade.received_at)
@@ -155,7 +152,7 @@ class PnlTracker:
         copy is voided.
         """
         state = self._state(account_id)
-        recorded = {i: f for i, f in state.fills.items() if not state.day.contains(f.at)}
+        recorded = {i: f for i, f in state.fills.items() if not _in_day(state.day, f.at)}
         for trade in fills:
             known = recorded.get(trade.id)
             if known is not None:
@@ -169,9 +166,6 @@ class PnlTracker:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def trading_day(self, account_id: int) -> TradingDay:
-        return self._state(account_id).day
-
     def daily_realized(self, account_id: int) -> Decimal:
         """The value RULE-003 compares: gross − fees when `include_fees`, else gross (D-14)."""
         return self._realized(self._state(account_id))
@@ -179,7 +173,7 @@ class PnlTracker:
     def daily_pnl(self, account_id: int, trade_count: int) -> DailyPnl:
         """The `daily_pnl` row; `trade_count` is MOD-008's session count, which this tracker does not own."""
         state = self._state(account_id)
-        return DailyPnl(account_id=account_id, date=state.day.label, last_updated=state.last_updated,
+        return DailyPnl(account_id=account_id, date=state.day.trading_date, last_updated=state.last_updated,
                         realized_pnl=self._realized(state), gross_pnl=state.gross, fees=state.fees,
                         trade_count=trade_count)
 
@@ -216,7 +210,7 @@ class PnlTracker:
     def _resum(self, state: _AccountDay) -> None:
         state.gross, state.fees, state.order_day = ZERO, ZERO, {}
         for fill in state.fills.values():
-            if not fill.voided and state.day.contains(fill.at):
+            if not fill.voided and _in_day(state.day, fill.at):
                 self._count(state, fill, sign=1)
 
 

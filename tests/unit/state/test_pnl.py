@@ -14,21 +14,19 @@ from simple_risk_manager.domain import (
     Position,
     PositionType,
     Quote,
+    ResetSchedule,
     Trade,
 )
-from simple_risk_manager.state.pnl import (
-    FillOutcome,
-    PnlTracker,
-    TradingDay,
-    account_upnl,
-    position_upnl,
-)
+from simple_risk_manager.state.pnl import FillOutcome, PnlTracker, account_upnl, position_upnl
 
 ACCOUNT = 7001
 # Trading day labelled Mon 2025-11-24: Sun 17:00 CT (23:00 UTC) to Mon 17:00 CT.
-DAY = TradingDay(date(2025, 11, 24), datetime(2025, 11, 23, 23, tzinfo=UTC),
-                 datetime(2025, 11, 24, 23, tzinfo=UTC))
-NEXT_DAY = TradingDay(date(2025, 11, 25), DAY.end, DAY.end + timedelta(days=1))
+DAY = ResetSchedule(ACCOUNT, date(2025, 11, 24), last_reset_at=datetime(2025, 11, 23, 23, tzinfo=UTC),
+                    next_reset_at=datetime(2025, 11, 24, 23, tzinfo=UTC), reset_time_config="17:00",
+                    timezone="America/Chicago")
+NEXT_DAY = ResetSchedule(ACCOUNT, date(2025, 11, 25), last_reset_at=DAY.next_reset_at,
+                         next_reset_at=DAY.next_reset_at + timedelta(days=1), reset_time_config="17:00",
+                         timezone="America/Chicago")
 T0 = datetime(2025, 11, 24, 15, 0, tzinfo=UTC)
 MNQ, MES, ES, NQ = "CON.F.US.MNQ.Z25", "CON.F.US.MES.Z25", "CON.F.US.EP.Z25", "CON.F.US.ENQ.Z25"
 META = {  # tick size / tick value, gateway-api.md §5.3
@@ -49,7 +47,7 @@ def fill(trade_id: int, pnl: str | None, fees: str, *, order_id: int | None = 88
 
 def tracker(include_fees: bool = True) -> PnlTracker:
     pnl = PnlTracker(include_fees=include_fees)
-    pnl.start_day(ACCOUNT, DAY, now=DAY.start)
+    pnl.start_day(DAY, now=DAY.last_reset_at)
     return pnl
 
 
@@ -95,7 +93,7 @@ def test_daily_row_keeps_gross_and_fees_apart() -> None:
     pnl.apply_fill(OPEN)
     pnl.apply_fill(CLOSE)
     row = pnl.daily_pnl(ACCOUNT, trade_count=2)
-    assert row == DailyPnl(account_id=ACCOUNT, date=DAY.label, last_updated=CLOSE.received_at,
+    assert row == DailyPnl(account_id=ACCOUNT, date=DAY.trading_date, last_updated=CLOSE.received_at,
                            realized_pnl=Decimal("39.04"), gross_pnl=Decimal("42.00"), fees=Decimal("2.96"),
                            trade_count=2)
 
@@ -146,7 +144,7 @@ def test_voided_fill_is_never_added_even_when_it_arrives_first() -> None:
 
 def test_fill_dated_before_the_day_is_recorded_but_never_counted() -> None:
     pnl = tracker()
-    late = fill(1, "-300", "1", at=DAY.start - timedelta(milliseconds=1))
+    late = fill(1, "-300", "1", at=DAY.last_reset_at - timedelta(milliseconds=1))
     effect = pnl.apply_fill(late)
     assert (effect.outcome, effect.delta, effect.changed) == (FillOutcome.OUTSIDE_DAY, 0, False)
     assert pnl.apply_fill(late).outcome is FillOutcome.DUPLICATE
@@ -156,8 +154,8 @@ def test_fill_dated_before_the_day_is_recorded_but_never_counted() -> None:
 
 def test_day_bounds_are_half_open() -> None:
     pnl = tracker()
-    assert pnl.apply_fill(fill(1, "10", "0", at=DAY.start)).outcome is FillOutcome.APPLIED
-    assert pnl.apply_fill(fill(2, "10", "0", at=DAY.end)).outcome is FillOutcome.OUTSIDE_DAY
+    assert pnl.apply_fill(fill(1, "10", "0", at=DAY.last_reset_at)).outcome is FillOutcome.APPLIED
+    assert pnl.apply_fill(fill(2, "10", "0", at=DAY.next_reset_at)).outcome is FillOutcome.OUTSIDE_DAY
     assert pnl.daily_realized(ACCOUNT) == Decimal("10")
 
 
@@ -165,22 +163,22 @@ def test_fill_after_the_day_end_counts_when_that_day_starts() -> None:
     """A fill processed before a late ResetDue is not lost for the new day."""
     pnl = tracker()
     pnl.apply_fill(fill(1, "-50", "1"))
-    pnl.apply_fill(fill(2, "-20", "1", at=DAY.end + timedelta(seconds=1), order_id=5))
+    pnl.apply_fill(fill(2, "-20", "1", at=DAY.next_reset_at + timedelta(seconds=1), order_id=5))
     assert pnl.daily_realized(ACCOUNT) == Decimal("-51")
-    pnl.start_day(ACCOUNT, NEXT_DAY, now=DAY.end + timedelta(seconds=3))
+    pnl.start_day(NEXT_DAY, now=DAY.next_reset_at + timedelta(seconds=3))
     assert pnl.daily_realized(ACCOUNT) == Decimal("-21")
     assert pnl.order_realized(ACCOUNT, 5) == Decimal("-21")
-    assert pnl.trading_day(ACCOUNT) == NEXT_DAY
+    assert pnl.daily_pnl(ACCOUNT, trade_count=1).date == NEXT_DAY.trading_date
 
 
 def test_start_day_keeps_per_order_pnl_of_working_orders_only() -> None:
     pnl = tracker()
     pnl.apply_fill(fill(1, "-80", "0", order_id=10))
     pnl.apply_fill(fill(2, "-30", "0", order_id=11))
-    pnl.start_day(ACCOUNT, NEXT_DAY, now=NEXT_DAY.start, working_order_ids=[10])
+    pnl.start_day(NEXT_DAY, now=NEXT_DAY.last_reset_at, working_order_ids=[10])
     assert pnl.daily_realized(ACCOUNT) == 0
     assert pnl.order_realized(ACCOUNT, 11) == 0
-    pnl.apply_fill(fill(3, "-40", "0", order_id=10, at=NEXT_DAY.start + timedelta(minutes=1)))
+    pnl.apply_fill(fill(3, "-40", "0", order_id=10, at=NEXT_DAY.last_reset_at + timedelta(minutes=1)))
     assert pnl.order_realized(ACCOUNT, 10) == Decimal("-120")
     assert pnl.daily_realized(ACCOUNT) == Decimal("-40")
 
@@ -189,7 +187,7 @@ def test_previous_day_fill_ids_still_deduplicate_after_the_reset() -> None:
     pnl = tracker()
     old = fill(1, "-80", "0")
     pnl.apply_fill(old)
-    pnl.start_day(ACCOUNT, NEXT_DAY, now=NEXT_DAY.start)
+    pnl.start_day(NEXT_DAY, now=NEXT_DAY.last_reset_at)
     assert pnl.apply_fill(old).outcome is FillOutcome.DUPLICATE
     voided = fill(1, "-80", "0", voided=True)
     assert pnl.apply_fill(voided).outcome is FillOutcome.VOIDED  # the old day is not touched
@@ -211,7 +209,7 @@ def test_recompute_day_replaces_totals_with_the_rest_fills() -> None:
 
 def test_load_takes_the_stored_row_then_adds_new_fills() -> None:
     pnl = PnlTracker()
-    row = DailyPnl(ACCOUNT, DAY.label, T0, realized_pnl=Decimal("-200"), gross_pnl=Decimal("-190"),
+    row = DailyPnl(ACCOUNT, DAY.trading_date, T0, realized_pnl=Decimal("-200"), gross_pnl=Decimal("-190"),
                    fees=Decimal("10"))
     pnl.load(row, DAY)
     assert pnl.daily_realized(ACCOUNT) == Decimal("-200")
@@ -223,16 +221,13 @@ def test_load_rejects_a_row_of_another_day() -> None:
     row = DailyPnl(ACCOUNT, date(2025, 11, 21), T0)
     with pytest.raises(ValueError, match=r"2025-11-21.*2025-11-24"):
         PnlTracker().load(row, DAY)
+    with pytest.raises(ValueError, match="account 7002"):
+        PnlTracker().load(DailyPnl(7002, DAY.trading_date, T0), DAY)
 
 
 def test_unknown_account_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="account 7001 has no trading day"):
         PnlTracker().apply_fill(OPEN)
-
-
-def test_trading_day_rejects_inverted_bounds() -> None:
-    with pytest.raises(ValueError, match="must be after start"):
-        TradingDay(DAY.label, DAY.end, DAY.start)
 
 
 # --- unrealized --------------------------------------------------------------------------------------
