@@ -8,9 +8,8 @@ its DB thread; the Admin CLI runs `admin.py`'s on its own connection while the d
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TypeVar
 
 from simple_risk_manager.domain.models import (
     DailyPnl,
@@ -22,8 +21,6 @@ from simple_risk_manager.domain.models import (
 from simple_risk_manager.store import codecs, tables
 from simple_risk_manager.store.batch import Batch
 from simple_risk_manager.store.connection import transaction
-
-T = TypeVar("T")
 
 
 def save_lockouts(conn: sqlite3.Connection, lockouts: Iterable[Lockout]) -> None:
@@ -73,23 +70,10 @@ def write_batch(conn: sqlite3.Connection, batch: Batch) -> int:
     """Write one flush in one transaction: a crash leaves the previous batch or this one, never half."""
     if not len(batch):
         return 0
-    position_upserts, position_deletes = _split(batch.positions, codecs.encode_position)
-    order_upserts, order_deletes = _split(batch.orders, codecs.encode_order)
-    trade_rows = [codecs.encode_trade(trade) for trade in batch.trades.values()]
-    contract_rows = [codecs.encode_contract(contract) for contract in batch.contracts.values()]
     with transaction(conn):
-        conn.executemany(tables.POSITIONS.upsert_sql(), position_upserts)
-        conn.executemany(tables.POSITIONS.delete_sql(), position_deletes)
-        conn.executemany(tables.ORDERS.upsert_sql(), order_upserts)
-        conn.executemany(tables.ORDERS.delete_sql(), order_deletes)
-        conn.executemany(tables.TRADE_HISTORY.upsert_sql(), trade_rows)
-        conn.executemany(tables.CONTRACT_CACHE.upsert_sql(), contract_rows)
+        for table, rows in ((tables.POSITIONS, batch.positions), (tables.ORDERS, batch.orders)):
+            conn.executemany(table.upsert_sql(), [row for row in rows.values() if row is not None])
+            conn.executemany(table.delete_sql(), [(key,) for key, row in rows.items() if row is None])
+        conn.executemany(tables.TRADE_HISTORY.upsert_sql(), list(batch.trades.values()))
+        conn.executemany(tables.CONTRACT_CACHE.upsert_sql(), list(batch.contracts.values()))
     return len(batch)
-
-
-def _split(items: Mapping[int, T | None], encode: Callable[[T], codecs.Row]) -> tuple[list[codecs.Row],
-                                                                                        list[tuple[int]]]:
-    """Marked items → (rows to upsert, ids to delete)."""
-    upserts = [encode(item) for item in items.values() if item is not None]
-    deletes = [(key,) for key, item in items.items() if item is None]
-    return upserts, deletes

@@ -115,8 +115,8 @@ class StateStore:
     def flush(self) -> Future[int]:
         """Write everything marked in `pending` in one transaction; the future holds the item count.
 
-        The dirty sets are taken now, on the caller's thread; if the write fails they are put back
-        (items marked again meanwhile keep their newer state) for the next flush.
+        The dirty sets are taken now, on the caller's thread; if the write fails (busy, disk full) they
+        are put back for the next flush, except items marked again meanwhile (those are newer).
         """
         batch = self.pending.take()
         if not len(batch):
