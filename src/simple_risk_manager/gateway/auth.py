@@ -115,6 +115,10 @@ class AuthSession:
     def login(self) -> str:
         return self._credentials.username
 
+    def uses(self, credentials: Credentials) -> bool:
+        """Whether `credentials` are exactly this session's (same username and key)."""
+        return credentials == self._credentials
+
     @property
     def current(self) -> Token | None:
         return self._token

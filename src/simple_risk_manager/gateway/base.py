@@ -120,6 +120,10 @@ class Gateway(Protocol):
 
     async def close(self) -> None: ...
 
+    async def wait_closed(self) -> None:
+        """Returns once closed; raises what crashed the gateway's own tasks (for the daemon's supervision)."""
+        ...
+
     def login_of(self, account_id: int) -> str:
         """The login (username) whose token serves `account_id`."""
         ...

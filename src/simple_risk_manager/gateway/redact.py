@@ -7,6 +7,7 @@ logging filter masks again (`daemon.md` §8); this is the first line of defence,
 
 from __future__ import annotations
 
+import logging
 import re
 
 MASK = "<redacted>"
@@ -35,3 +36,15 @@ def loggable(raw: str | bytes, limit: int = 2000) -> str:
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     text = redact(text)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more chars)"
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in every record of the logger it is attached to (used for the websockets
+    library's own logger, which prints request lines that carry ``access_token=`` at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
