@@ -36,6 +36,9 @@ class LoadedState:
 
     reset_schedules: Mapping[int, ResetSchedule]
     lockouts: tuple[Lockout, ...]
+    #: Highest `lockout_id` in the table, cleared rows included: the lockout manager continues after it,
+    #: so a new record never reuses the id of a cleared one still kept for retention.
+    last_lockout_id: int
     daily_pnl: Mapping[int, DailyPnl]
     session_states: Mapping[int, SessionState]
     contracts: Mapping[str, ContractMetadata]
@@ -56,6 +59,7 @@ def load_state(conn: sqlite3.Connection, trading_dates: Mapping[int, date],
     with read_snapshot(conn):
         schedules = _read(conn, tables.RESET_SCHEDULE, codecs.decode_reset_schedule)
         lockouts = _read(conn, tables.LOCKOUTS, codecs.decode_lockout, "cleared_at IS NULL")
+        (last_lockout_id,) = conn.execute(f"SELECT COALESCE(MAX(lockout_id), 0) FROM {tables.LOCKOUTS.name}").fetchone()
         pnl = [row for account_id, day in sorted(trading_dates.items())
                if (row := read_daily_pnl(conn, account_id, day)) is not None]
         sessions = _read(conn, tables.SESSION_STATE, codecs.decode_session_state)
@@ -67,6 +71,7 @@ def load_state(conn: sqlite3.Connection, trading_dates: Mapping[int, date],
     return LoadedState(
         reset_schedules={s.account_id: s for s in schedules},
         lockouts=tuple(lockouts),
+        last_lockout_id=int(last_lockout_id),
         daily_pnl={p.account_id: p for p in pnl},
         session_states={s.account_id: s for s in sessions},
         contracts={c.contract_id: c for c in contracts},

@@ -279,6 +279,7 @@ def test_load_returns_the_startup_state(store: StateStore) -> None:
 
     assert loaded.reset_schedules == {1001: reset_schedule(1001)}
     assert loaded.lockouts == (expired, active)
+    assert loaded.last_lockout_id == 3  # the cleared record counts: new ids must never reuse it
     assert loaded.daily_pnl == {1001: daily_pnl(1001, today, "-50")}
     assert loaded.session_states == {1001: session_state(1001)}
     assert loaded.contracts == {contract().contract_id: contract()}
