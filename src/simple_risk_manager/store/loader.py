@@ -59,7 +59,8 @@ def load_state(conn: sqlite3.Connection, trading_dates: Mapping[int, date],
     with read_snapshot(conn):
         schedules = _read(conn, tables.RESET_SCHEDULE, codecs.decode_reset_schedule)
         lockouts = _read(conn, tables.LOCKOUTS, codecs.decode_lockout, "cleared_at IS NULL")
-        (last_lockout_id,) = conn.execute(f"SELECT COALESCE(MAX(lockout_id), 0) FROM {tables.LOCKOUTS.name}").fetchone()
+        max_id_sql = f"SELECT COALESCE(MAX(lockout_id), 0) FROM {tables.LOCKOUTS.name}"
+        (last_lockout_id,) = conn.execute(max_id_sql).fetchone()
         pnl = [row for account_id, day in sorted(trading_dates.items())
                if (row := read_daily_pnl(conn, account_id, day)) is not None]
         sessions = _read(conn, tables.SESSION_STATE, codecs.decode_session_state)
