@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from simple_risk_manager import __version__
-from simple_risk_manager.cli import check_config
+from simple_risk_manager.cli import check_config, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SUBCOMMANDS = [check_config]
+_SUBCOMMANDS = [check_config, sim]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
