@@ -22,9 +22,10 @@ class EventLog:
         self.queue = queue
         self.seen: list[GatewayEvent] = []
 
-    async def wait_for(self, predicate: Callable[[GatewayEvent], bool], timeout: float = WAIT_S) -> GatewayEvent:
-        """The next event (after those already matched or seen) satisfying `predicate`."""
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, predicate: Callable[[GatewayEvent], bool],
+                       within: float = WAIT_S) -> GatewayEvent:
+        """The next event (after those already seen) satisfying `predicate`."""
+        async with asyncio.timeout(within):
             while True:
                 event = await self.queue.get()
                 self.seen.append(event)
@@ -37,10 +38,10 @@ class EventLog:
         return self.seen
 
 
-async def until(condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    """Poll a condition on real state (sim or client) until it holds."""
-    async with asyncio.timeout(timeout):
-        while not condition():
+async def until(condition: Callable[[], bool], within: float = WAIT_S) -> None:
+    """Poll a condition on real state (sim or client) until it holds; nothing signals it otherwise."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 

@@ -23,7 +23,8 @@ ACCOUNT = 7001
 async def set_price(control, contract: str, last: str) -> None:
     price = Decimal(last)
     await control.post("market/pause")
-    await control.post("price", {"contractId": contract, "bid": float(price), "ask": float(price + Decimal("0.25")),
+    ask = price + Decimal("0.25")
+    await control.post("price", {"contractId": contract, "bid": float(price), "ask": float(ask),
                                  "last": float(price)})
 
 
@@ -102,12 +103,12 @@ async def test_positions_and_trades_through_rest(gateway, contract_of, control):
          "OrderNotFound"),
         ("modify of an unknown order", lambda gw, c: gw.modify_order(ACCOUNT, 999999, size=1),
          "/api/Order/modify", 2, "OrderNotFound"),
-        ("close without a position", lambda gw, c: gw.close_position(ACCOUNT, c), "/api/Position/closeContract",
-         2, "PositionNotFound"),
+        ("close without a position", lambda gw, c: gw.close_position(ACCOUNT, c),
+         "/api/Position/closeContract", 2, "PositionNotFound"),
         ("partial close without a position", lambda gw, c: gw.partial_close_position(ACCOUNT, c, 1),
          "/api/Position/partialCloseContract", 2, "PositionNotFound"),
-        ("unknown contract", lambda gw, c: gw.get_contract("CON.F.US.NOPE.Z25"), "/api/Contract/searchById", 1,
-         "ContractNotFound"),
+        ("unknown contract", lambda gw, c: gw.get_contract("CON.F.US.NOPE.Z25"),
+         "/api/Contract/searchById", 1, "ContractNotFound"),
         ("place on an unknown contract",
          lambda gw, c: gw.place_order(ACCOUNT, "CON.F.US.NOPE.Z25", OrderType.MARKET, OrderSide.BUY, 1),
          "/api/Order/place", 8, "ContractNotFound"),
@@ -168,7 +169,8 @@ async def test_rejected_credentials_are_reported_not_raised(sim, gateway_setting
 async def test_prices_travel_as_json_numbers(gateway, contract_of, control):
     mnq = contract_of("MNQ")
     await set_price(control, mnq, "21000")
-    await gateway.place_order(ACCOUNT, mnq, OrderType.LIMIT, OrderSide.BUY, 1, limit_price=Decimal("20000.25"))
+    await gateway.place_order(ACCOUNT, mnq, OrderType.LIMIT, OrderSide.BUY, 1,
+                              limit_price=Decimal("20000.25"))
     (place,) = [r for r in await control.requests() if r["path"] == "/api/Order/place"]
     assert place["body"]["limitPrice"] == 20000.25 and isinstance(place["body"]["limitPrice"], float)
     assert place["body"] == {"accountId": ACCOUNT, "contractId": mnq, "type": 1, "side": 0, "size": 1,
