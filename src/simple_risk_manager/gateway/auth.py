@@ -24,6 +24,7 @@ from simple_risk_manager.clock import Clock
 from simple_risk_manager.gateway.backoff import full_jitter_delay
 from simple_risk_manager.gateway.base import (
     AuthenticationFailed,
+    GatewayError,
     GatewayRejected,
     GatewayUnavailable,
     Unauthorized,
@@ -149,15 +150,15 @@ class AuthSession:
             return (await self._login_locked()).value
 
     async def refresh(self) -> Token:
-        """Renew through `validate` (its `newToken`); fall back to `loginKey` if that fails or is 401."""
+        """Renew through `validate` (its `newToken`); fall back to `loginKey` whenever that fails."""
         async with self._lock:
             current = self._token
             if current is None:
                 return await self._login_locked()
             try:
                 reply = await self._transport.send(VALIDATE, None, token=current.value, budget=self.budget)
-            except (GatewayRejected, Unauthorized) as exc:
-                log.info("login %s: validate refused (%s); logging in again", self.login, exc)
+            except GatewayError as exc:
+                log.info("login %s: validate failed (%s); logging in again", self.login, exc)
                 return await self._login_locked()
             new_token = reply.get("newToken")
             if not isinstance(new_token, str) or not new_token:

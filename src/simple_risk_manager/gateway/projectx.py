@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 
 from simple_risk_manager.clock import Clock, SystemClock
 from simple_risk_manager.domain.enums import OrderSide, OrderType
@@ -87,6 +88,11 @@ class ProjectXGateway:
         self.user_hubs: dict[str, UserHub] = {}
         self.market_hub: MarketHub | None = None
         self._supervisor: asyncio.Task[None] | None = None
+
+    @property
+    def sessions(self) -> Mapping[str, AuthSession]:
+        """The auth session (token, request budget) of each login."""
+        return MappingProxyType(self._sessions)
 
     # --- lifecycle -------------------------------------------------------------------------------
 

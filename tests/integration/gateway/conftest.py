@@ -32,6 +32,15 @@ class EventLog:
                 if predicate(event):
                     return event
 
+    async def seen_or_wait(self, predicate: Callable[[GatewayEvent], bool],
+                           within: float = WAIT_S) -> GatewayEvent:
+        """An already delivered event satisfying `predicate`, else the next one that does."""
+        self.drain()
+        for event in self.seen:
+            if predicate(event):
+                return event
+        return await self.wait_for(predicate, within)
+
     def drain(self) -> list[GatewayEvent]:
         while not self.queue.empty():
             self.seen.append(self.queue.get_nowait())

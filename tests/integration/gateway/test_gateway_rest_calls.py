@@ -119,7 +119,7 @@ async def test_business_failures_are_typed(gateway, sim, contract_of, name, call
         await call(gateway, contract_of("MNQ"))
     error = caught.value
     assert (error.endpoint, error.error_code, error.code_name) == (endpoint, code, code_name), name
-    token = gateway._sessions["demo"].current.value
+    token = gateway.sessions["demo"].current.value
     assert token not in str(error) and sim.config.api_key not in str(error)
 
 
@@ -145,7 +145,7 @@ async def test_place_rejects_incomplete_orders_before_sending(gateway, control):
 
 
 async def test_bad_request_carries_the_problem_details(gateway):
-    session = gateway._sessions["demo"]
+    session = gateway.sessions["demo"]
     with pytest.raises(BadRequest) as caught:
         await gateway._rest_client.send(POSITION_OPEN, {}, token=await session.token(), budget=None)
     assert "accountId" in " ".join(caught.value.errors) or "accountId" in str(caught.value)
