@@ -162,7 +162,7 @@ def validate_text(filename: str, text: str, *, config_dir: str | os.PathLike[str
     if filename not in CONFIG_FILES:
         raise ValueError(f"{filename!r} is not a configuration file: expected one of "
                          f"{', '.join(CONFIG_FILES)}")
-    sources: dict[str, str] = {}
+    sources: dict[str, str | None] = {}
     read_errors: tuple[ConfigIssue, ...] = ()
     if config_dir is not None:
         sources, read_errors = _read_directory(Path(config_dir))
@@ -175,15 +175,17 @@ def validate_text(filename: str, text: str, *, config_dir: str | os.PathLike[str
 
 # --- reading ------------------------------------------------------------------------------------
 
-def _read_directory(directory: Path) -> tuple[dict[str, str], tuple[ConfigIssue, ...]]:
+def _read_directory(directory: Path) -> tuple[dict[str, str | None], tuple[ConfigIssue, ...]]:
+    """File name → text; None for a file that exists but cannot be read (its error is returned)."""
     if not directory.is_dir():
         return {}, (ConfigIssue(str(directory), "", "configuration directory not found"),)
-    sources: dict[str, str] = {}
+    sources: dict[str, str | None] = {}
     errors = []
     for name in CONFIG_FILES:
         file = directory / name
         if not file.is_file():
             continue
+        sources[name] = None
         try:
             sources[name] = file.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -193,7 +195,7 @@ def _read_directory(directory: Path) -> tuple[dict[str, str], tuple[ConfigIssue,
     return sources, tuple(errors)
 
 
-def _permission_warnings(directory: Path, sources: Mapping[str, str]) -> Iterable[ConfigIssue]:
+def _permission_warnings(directory: Path, sources: Mapping[str, str | None]) -> Iterable[ConfigIssue]:
     """POSIX: secrets must not be readable by group or others (mode 600); Windows uses ACLs."""
     if os.name == "nt":
         return
@@ -220,8 +222,10 @@ class _Collector:
     def warn(self, file: str, problems: Iterable[Problem]) -> None:
         self.warnings.extend(ConfigIssue.of(file, problem) for problem in problems)
 
-    def parse(self, file: str, text: str, *, optional: bool) -> tuple[object, bool]:
-        """(value, readable). An empty optional file means "all defaults"."""
+    def parse(self, file: str, text: str | None, *, optional: bool) -> tuple[object, bool]:
+        """(value, readable). An empty optional file means "all defaults"; None = unreadable file."""
+        if text is None:
+            return None, False
         value, problems = read_yaml(text)
         self.error(file, problems)
         if value is None and not problems:
@@ -232,7 +236,7 @@ class _Collector:
         return value, value is not None
 
 
-def _validate_sources(sources: Mapping[str, str], *, env: Mapping[str, str], env_mode: EnvMode,
+def _validate_sources(sources: Mapping[str, str | None], *, env: Mapping[str, str], env_mode: EnvMode,
                       allow_template: bool, require_all: bool, config_dir: Path | None) -> ValidationResult:
     out = _Collector()
     secrets: set[str] = set()
@@ -269,8 +273,9 @@ def _validate_sources(sources: Mapping[str, str], *, env: Mapping[str, str], env
 
     daemon = _optional_file(DaemonSettings, DAEMON_FILE, sources, out)
     logging = _optional_file(LoggingSettings, LOGGING_FILE, sources, out)
-    if PASSWORD_FILE in sources:
-        problem = password_hash_problem(sources[PASSWORD_FILE])
+    password_hash = sources.get(PASSWORD_FILE)
+    if password_hash is not None:
+        problem = password_hash_problem(password_hash)
         if problem is not None:
             out.warnings.append(ConfigIssue(PASSWORD_FILE, "", problem))
 
@@ -284,7 +289,7 @@ def _validate_sources(sources: Mapping[str, str], *, env: Mapping[str, str], env
     return ValidationResult(config, errors, warnings)
 
 
-def _accounts_source(sources: Mapping[str, str], allow_template: bool, require_all: bool,
+def _accounts_source(sources: Mapping[str, str | None], allow_template: bool, require_all: bool,
                      out: _Collector) -> tuple[str | None, bool]:
     """Which file holds the accounts: `accounts.yaml`, else (check-config only) the template."""
     if ACCOUNTS_FILE in sources:
@@ -307,7 +312,8 @@ def _validated(model: type[M], raw: object, file: str, out: _Collector) -> M | N
     return validated
 
 
-def _optional_file(model: type[M], file: str, sources: Mapping[str, str], out: _Collector) -> M | None:
+def _optional_file(model: type[M], file: str, sources: Mapping[str, str | None],
+                   out: _Collector) -> M | None:
     if file not in sources:
         return model()
     raw, readable = out.parse(file, sources[file], optional=True)
