@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from simple_risk_manager.config.issues import format_path
 from simple_risk_manager.config.risk_config import GlobalSettings, RiskConfig
@@ -25,6 +26,7 @@ from simple_risk_manager.config.rule_sections import RulesConfig
 from simple_risk_manager.config.validation import validate_model
 from simple_risk_manager.config.yaml_reader import read_yaml
 from simple_risk_manager.domain.enums import (
+    EnforcementActionType,
     LockoutKind,
     OrderSide,
     OrderStatus,
@@ -41,7 +43,7 @@ from simple_risk_manager.domain.models import (
     Trade,
 )
 from simple_risk_manager.domain.money import to_decimal
-from simple_risk_manager.rules.base import AccountView, Trackers
+from simple_risk_manager.rules.base import AccountView, RuleResult, Trackers
 from simple_risk_manager.rules.events import FillApplied, OrderChanged, PositionChanged, QuoteChanged
 from simple_risk_manager.state.calendar import (
     SessionConfig,
@@ -378,8 +380,26 @@ class World:
                                        holidays=self.settings.holidays)
 
     def view(self, rule_states: Mapping[str, Any] | None = None) -> AccountView:
+        """The view at the current `now` over the live trackers.
+
+        It reads the trackers live but fixes `now` when built: after moving time (`advance`, or a
+        fill helper that sets `now`), build the view after the event, not in the same argument list
+        before it (`event = world.fill(...)`, then `rule.evaluate(world.view(), event)`).
+        """
         trackers = Trackers(state=self.state, pnl=self.pnl, quotes=self.quotes, contracts=self.contracts,
                             counter=self.counter, lockouts=self.lockouts)
         return AccountView(account_id=self.account_id, now=self.now, rules=self.rules, settings=self.settings,
                            next_reset_at=self.next_reset_at, session=self.session, trackers=trackers,
                            is_own_order=lambda order: order.is_own, rule_states=dict(rule_states or {}))
+
+
+def chicago(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0,
+            microsecond: int = 0) -> datetime:
+    """A wall-clock time in America/Chicago (the default reset and session zone) as UTC."""
+    local = datetime(year, month, day, hour, minute, second, microsecond, tzinfo=ZoneInfo("America/Chicago"))
+    return local.astimezone(UTC)
+
+
+def summary(result: RuleResult) -> list[tuple[EnforcementActionType, str | None, int | None]]:
+    """`(action, contract_id, size)` of each decision, in order: what most examples assert."""
+    return [(d.action, d.contract_id, d.size) for d in result.decisions]
