@@ -37,7 +37,8 @@ async def test_reads_are_retried_until_they_succeed(make_gateway, control, fault
 
 
 async def test_reads_give_up_after_the_allowed_attempts(gateway, control):
-    await control.post("faults/rest", {"kind": "status", "status": 500, "count": 10, "path": "/api/Trade/search"})
+    await control.post("faults/rest",
+                       {"kind": "status", "status": 500, "count": 10, "path": "/api/Trade/search"})
     with pytest.raises(GatewayUnavailable) as caught:
         await gateway.search_trades(ACCOUNT, start=datetime.now(UTC))
     assert caught.value.status == 500 and caught.value.endpoint == "/api/Trade/search"
@@ -81,7 +82,8 @@ async def test_position_closes_are_never_retried_by_the_client(gateway, control,
 
 @pytest.mark.parametrize(
     ("fault", "error"),
-    [({"kind": "status", "status": 500}, GatewayUnavailable), ({"kind": "status", "status": 429}, RateLimited)],
+    [({"kind": "status", "status": 500}, GatewayUnavailable),
+     ({"kind": "status", "status": 429}, RateLimited)],
     ids=["500", "429"],
 )
 async def test_enforcement_calls_are_not_retried_by_the_client(gateway, control, fault, error):
