@@ -85,12 +85,12 @@ class UserHub(Hub):
         target = USER_TARGETS[kind]
         if self.config.initial_snapshot:
             for payload in snapshot:
-                connection.send(invocation_record(target, [self._wrap(payload)]), target)
+                connection.send_after_reply(invocation_record(target, [self._wrap(payload)]), target)
         since = self._last_disconnect.get(connection.user_id)
         if self.config.replay_missed_events and since is not None:
             for moment, event_kind, event_key, event_target, record in self._recent:
                 if moment > since and event_kind == kind and event_key == key:
-                    connection.send(record, event_target)
+                    connection.send_after_reply(record, event_target)
 
     def _wrap(self, payload: dict[str, Any]) -> Any:
         if self.config.user_payload == "bare":
@@ -130,7 +130,8 @@ class MarketHub(Hub):
             if self.config.initial_snapshot and kind == self.QUOTES:
                 snapshot = self._market.snapshot(contract_id)
                 if snapshot is not None:
-                    connection.send(self._quote_record(contract_id, snapshot.quote(full=True)), QUOTE_EVENT)
+                    record = self._quote_record(contract_id, snapshot.quote(full=True))
+                    connection.send_after_reply(record, QUOTE_EVENT)
                     connection.primed.add(contract_id)
 
         return handler

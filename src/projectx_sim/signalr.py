@@ -109,8 +109,10 @@ class HubConnection:
         now = time.monotonic()
         self.opened = self.last_received = self.last_sent = now
         self._outbox: deque[tuple[bytes, str | None]] = deque()
+        self._after_reply: list[tuple[bytes, str]] = []
         self._wake = asyncio.Event()
         self._writable = asyncio.Event()
+        self._handshaken = asyncio.Event()
         self._close_after_flush = False
 
     # Sending ----------------------------------------------------------------------------------
@@ -127,6 +129,10 @@ class HubConnection:
             self.abort()
             return
         self._wake.set()
+
+    def send_after_reply(self, record: bytes, target: str) -> None:
+        """Queue an event behind the Completion of the invocation being handled (snapshots, replays)."""
+        self._after_reply.append((record, target))
 
     def close(self, error: str | None = None, allow_reconnect: bool = False) -> None:
         """Send a Close message (type 7) after what is queued, then close the socket."""
@@ -196,28 +202,26 @@ class HubConnection:
 
     async def keepalive(self) -> None:
         """Handshake timeout, then server pings when idle and the client timeout (§4.3)."""
+        try:
+            await asyncio.wait_for(self._handshaken.wait(), self.hub.config.handshake_timeout_s)
+        except TimeoutError:
+            self.finish()  # no hub messages before a handshake: just close
+            return
         while not self.closed and not self._close_after_flush:
             config = self.hub.config
             now = time.monotonic()
-            if not self.handshaken:
-                remaining = config.handshake_timeout_s - (now - self.opened)
-                if remaining <= 0:
-                    self.finish()  # no hub messages before a handshake: just close
-                    return
-                wait = remaining
-            else:
-                silent = now - self.last_received
-                if silent >= config.client_timeout_s:
-                    self.close(error=TIMEOUT_ERROR)
-                    return
-                if config.close_hubs_on_token_expiry and self.hub.tokens.verify(self.token) is None:
-                    self.close(error="The access token expired.", allow_reconnect=True)
-                    return
-                idle = now - self.last_sent
-                if idle >= config.ping_interval_s:
-                    self.send(PING_RECORD)
-                    idle = 0.0
-                wait = min(config.ping_interval_s - idle, config.client_timeout_s - silent)
+            silent = now - self.last_received
+            if silent >= config.client_timeout_s:
+                self.close(error=TIMEOUT_ERROR)
+                return
+            if config.close_hubs_on_token_expiry and self.hub.tokens.verify(self.token) is None:
+                self.close(error="The access token expired.", allow_reconnect=True)
+                return
+            idle = now - self.last_sent
+            if idle >= config.ping_interval_s:
+                self.send(PING_RECORD)
+                idle = 0.0
+            wait = min(config.ping_interval_s - idle, config.client_timeout_s - silent)
             await asyncio.sleep(min(max(wait, 0.01), 1.0))
 
     # Receiving --------------------------------------------------------------------------------
@@ -251,6 +255,7 @@ class HubConnection:
             self.finish()
             return
         self.handshaken = True
+        self._handshaken.set()
         self.send(HANDSHAKE_OK)
 
     def _message(self, record: str) -> None:
@@ -284,12 +289,14 @@ class HubConnection:
                 error = BINDING_ERROR.format(target)
             else:
                 method.handler(self, message["arguments"])
-        if invocation_id is None:
-            return
-        completion: dict[str, Any] = {"type": COMPLETION, "invocationId": invocation_id}
-        if error is not None:
-            completion["error"] = error
-        self.send(message_record(completion))
+        if invocation_id is not None:
+            completion: dict[str, Any] = {"type": COMPLETION, "invocationId": invocation_id}
+            if error is not None:
+                completion["error"] = error
+            self.send(message_record(completion))
+        for record, event_target in self._after_reply:
+            self.send(record, event_target)
+        self._after_reply.clear()
 
     def describe(self) -> dict[str, Any]:
         return {
