@@ -201,3 +201,12 @@ def test_events_it_is_not_routed_do_nothing() -> None:
     _orders(world, [s(0), s(1), s(2)])
     assert RULE.evaluate(world.view(), Sweep()).decisions == ()
     assert RULE.evaluate(world.view(), world.open_position(MNQ, "long", 3, 21000)).decisions == ()
+
+
+def test_a_cooldown_ending_exactly_at_the_reset_gives_way_to_the_reset_lockout() -> None:
+    world = _world(limits={"per_minute": 1, "per_hour": None, "per_session": 1},
+                   cooldown_on_breach={"per_minute_breach": 60})
+    _orders(world, [chicago(2025, 11, 24, 16, 58, 50)])
+    (d,) = _on_fill(world, chicago(2025, 11, 24, 16, 59)).decisions
+    assert (d.action, d.lockout_kind, d.lockout_until) == (A.CLOSE_ALL_AND_LOCKOUT, "reset",
+                                                           chicago(2025, 11, 24, 17))
