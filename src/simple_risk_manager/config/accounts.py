@@ -21,6 +21,7 @@ from simple_risk_manager.config.fields import (
     ListOf,
     LoginName,
     Nickname,
+    NotNull,
     TimeOfDay,
     Version,
     ZoneName,
@@ -52,11 +53,11 @@ class GatewayLogin(ConfigModel):
 class AccountEntry(ConfigModel):
     account_id: AccountId = required("missing; the gateway's numeric account id is required")
     enabled: Flag = True
-    nickname: Nickname | None = None
-    username: LoginName | None = None
-    api_key: ApiKey | None = None
-    reset_time: TimeOfDay | None = None
-    timezone: ZoneName | None = None
+    nickname: Annotated[Nickname | None, NotNull] = None
+    username: Annotated[LoginName | None, NotNull] = None
+    api_key: Annotated[ApiKey | None, NotNull] = None
+    reset_time: Annotated[TimeOfDay | None, NotNull] = None
+    timezone: Annotated[ZoneName | None, NotNull] = None
     risk_overrides: dict[str, Any] = Field(default_factory=dict)
 
     legacy_keys: ClassVar[Mapping[str, str]] = _LOGIN_LEGACY
@@ -72,7 +73,7 @@ class AccountEntry(ConfigModel):
 
 class AccountsFile(ConfigModel):
     version: Version = 1
-    topstepx: GatewayLogin | None = None
+    topstepx: Annotated[GatewayLogin | None, NotNull] = None
     accounts: Annotated[tuple[AccountEntry, ...], ListOf] = required(
         "missing; list the accounts to monitor (at least one)")
 

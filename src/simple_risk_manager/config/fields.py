@@ -290,6 +290,12 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _not_null(value: object) -> object:
+    if value is None:
+        fail("must not be null; leave the key out to use the default")
+    return value
+
+
 def list_of(value: object) -> tuple[object, ...]:
     """Lists become tuples (frozen models); the items are then validated one by one."""
     if not isinstance(value, list | tuple):
@@ -318,3 +324,5 @@ ConsoleMode = Annotated[bool | Literal["auto"], BeforeValidator(_console)]
 Regex = Annotated[str, BeforeValidator(_regex)]
 Text = Annotated[str, BeforeValidator(_text)]
 ListOf = BeforeValidator(list_of)
+# `Annotated[X | None, NotNull] = None`: the key may be left out (None), but `key: null` is refused (§2).
+NotNull = BeforeValidator(_not_null)

@@ -21,7 +21,7 @@ from simple_risk_manager.config.env_refs import EnvMode, resolve_env_refs
 from simple_risk_manager.config.issues import ConfigError, ConfigIssue, Problem, render_value
 from simple_risk_manager.config.logging_settings import LoggingSettings
 from simple_risk_manager.config.password_file import password_hash_problem
-from simple_risk_manager.config.risk_config import GlobalSettings, RiskConfig
+from simple_risk_manager.config.risk_config import DEFAULT_SYMBOL_ALIASES, GlobalSettings, RiskConfig
 from simple_risk_manager.config.rule_catalog import RULE_CATALOG
 from simple_risk_manager.config.rule_sections import RulesConfig
 from simple_risk_manager.config.validation import validate_model
@@ -262,14 +262,15 @@ def _validate_sources(sources: Mapping[str, str | None], *, env: Mapping[str, st
         if readable:
             risk = _validated(RiskConfig, raw, RISK_FILE, out)
             rules_raw = raw.get("rules") if isinstance(raw, dict) else None
-            if risk is not None:
-                out.warn(RISK_FILE, (problem.under(("rules",)) for problem in risk.rules.warnings()))
     elif require_all:
         out.errors.append(ConfigIssue(RISK_FILE, "", "file not found"))
+    aliases = DEFAULT_SYMBOL_ALIASES if risk is None else risk.global_.symbol_aliases
+    if risk is not None:
+        out.warn(RISK_FILE, (problem.under(("rules",)) for problem in risk.rules.warnings(aliases)))
 
     effective: dict[int, RulesConfig] = {}
     if accounts_file is not None:
-        effective = _effective_rules(accounts_raw, rules_raw, accounts_file, out)
+        effective = _effective_rules(accounts_raw, rules_raw, aliases, accounts_file, out)
 
     daemon = _optional_file(DaemonSettings, DAEMON_FILE, sources, out)
     logging = _optional_file(LoggingSettings, LOGGING_FILE, sources, out)
@@ -334,7 +335,7 @@ def _problem_key(problem: Problem) -> tuple[object, ...]:
     return problem.path, problem.message, render_value(problem.value)
 
 
-def _effective_rules(accounts_raw: object, rules_raw: object, file: str,
+def _effective_rules(accounts_raw: object, rules_raw: object, aliases: Mapping[str, str], file: str,
                      out: _Collector) -> dict[int, RulesConfig]:
     """Merge each account's overrides over `rules` and validate the result (§3.3).
 
@@ -344,7 +345,7 @@ def _effective_rules(accounts_raw: object, rules_raw: object, file: str,
     base_raw = rules_raw if isinstance(rules_raw, dict) else _DEFAULT_RULES
     base, base_problems = validate_model(RulesConfig, base_raw)
     known = {_problem_key(problem) for problem in base_problems}
-    known_warnings = {_problem_key(problem) for problem in base.warnings()} if base is not None else set()
+    known_warnings = {_problem_key(p) for p in base.warnings(aliases)} if base is not None else set()
     entries = accounts_raw.get("accounts") if isinstance(accounts_raw, dict) else None
     effective: dict[int, RulesConfig] = {}
     global_keys = model_keys(GlobalSettings)
@@ -362,7 +363,7 @@ def _effective_rules(accounts_raw: object, rules_raw: object, file: str,
         rules, problems = validate_model(RulesConfig, merged)
         out.error(file, (problem.under(prefix) for problem in problems if _problem_key(problem) not in known))
         if rules is not None:
-            out.warn(file, (problem.under(prefix) for problem in rules.warnings()
+            out.warn(file, (problem.under(prefix) for problem in rules.warnings(aliases)
                             if _problem_key(problem) not in known_warnings))
             account_id = entry.get("account_id")
             if isinstance(account_id, int):

@@ -21,6 +21,7 @@ from simple_risk_manager.config.fields import (
     Flag,
     ListOf,
     Money,
+    NotNull,
     SessionBreachCooldown,
     SymbolRoot,
     TimeOfDay,
@@ -56,6 +57,10 @@ def duplicates(items: Sequence[object], path: Path) -> Iterator[Problem]:
 
 def _path_text(path: Path) -> str:
     return ".".join(str(part) for part in path)
+
+
+def _alias_hint(root: str, target: str) -> str:
+    return f"{root} is an alias of {target} (global.symbol_aliases), so it never matches; write {target}"
 
 
 class RuleSection(ConfigModel):
@@ -241,7 +246,7 @@ class NoStopLossGrace(RuleSection):
 class SessionWindow(ConfigModel):
     start: TimeOfDay = "08:30"
     end: TimeOfDay = "15:00"
-    timezone: ZoneName | None = None  # None: global.timezone (never an account's zone)
+    timezone: Annotated[ZoneName | None, NotNull] = None  # None: global.timezone (never an account's zone)
 
     def problems(self) -> Iterator[Problem]:
         if self.start == self.end:
@@ -341,8 +346,17 @@ class RulesConfig(ConfigModel):
     symbol_blocks: SymbolBlocks = required(_SECTION_MISSING)
     trade_management: TradeManagement = required(_SECTION_MISSING)
 
-    def warnings(self) -> Iterator[Problem]:
-        """`config.md` §4.4 Warnings: legal but probably not what the trader meant."""
+    def warnings(self, symbol_aliases: Mapping[str, str]) -> Iterator[Problem]:
+        """`config.md` §4.4 Warnings: legal but probably not what the trader meant; and roots that are
+        alias names, which never match because every root is aliased before matching (D-12)."""
+        for root in self.max_contracts_per_instrument.limits:
+            if root in symbol_aliases:
+                yield Problem(("max_contracts_per_instrument", "limits", root),
+                              _alias_hint(root, symbol_aliases[root]))
+        for index, root in enumerate(self.symbol_blocks.blocked_symbols):
+            if root in symbol_aliases:
+                yield Problem(("symbol_blocks", "blocked_symbols", index),
+                              _alias_hint(root, symbol_aliases[root]), root)
         limits = self.trade_frequency_limit.limits
         base = ("trade_frequency_limit", "limits")
         windows = [("per_minute", limits.per_minute), ("per_hour", limits.per_hour),

@@ -386,6 +386,21 @@ def test_rule_warnings() -> None:
     ]
 
 
+def test_alias_names_used_as_roots_are_warnings() -> None:
+    """A root is aliased before matching (D-12), so a limit or block written for `EP` never applies."""
+    risk = load_document((SHIPPED / "risk_config.yaml").read_text(encoding="utf-8"))
+    risk["rules"]["max_contracts_per_instrument"]["limits"]["EP"] = 1
+    risk["rules"]["symbol_blocks"]["blocked_symbols"].append("ENQ")
+    result = validate_text("risk_config.yaml", dump_document(risk))
+    assert result.errors == ()
+    assert [str(w) for w in result.warnings] == [
+        "risk_config.yaml: rules.max_contracts_per_instrument.limits.EP: EP is an alias of ES "
+        "(global.symbol_aliases), so it never matches; write ES",
+        "risk_config.yaml: rules.symbol_blocks.blocked_symbols[2]: ENQ is an alias of NQ "
+        '(global.symbol_aliases), so it never matches; write NQ (got "ENQ")',
+    ]
+
+
 def test_defaults_fill_omitted_keys() -> None:
     minimal = "rules:\n" + "".join(f"  {info.key}:\n    enabled: false\n" for info in RULE_CATALOG)
     result = validate_text("risk_config.yaml", minimal)

@@ -126,6 +126,10 @@ RISK_CASES = [
     ("2 null where not allowed",
      at("rules.max_contracts.limit", None),
      [R + "rules.max_contracts.limit: must be an integer (got null)"]),
+    ("2 null for a key that may only be left out",
+     at("rules.session_block_outside.global_session.timezone", None),
+     [R + "rules.session_block_outside.global_session.timezone: must not be null; leave the key out to use "
+          "the default (got null)"]),
     ("2 time out of range",
      at("rules.session_block_outside.global_session.end", "24:00"),
      [R + 'rules.session_block_outside.global_session.end: must be a time "HH:MM" from "00:00" to "23:59" '
@@ -337,6 +341,8 @@ ACCOUNT_CASES = [
     ("3.1 no shared login although needed", at("topstepx", DROP),
      [A + "topstepx: missing; the shared login is required unless every enabled account has its own username "
           "and api_key"]),
+    ("3.1 null nickname", at("accounts.0.nickname", None),
+     [A + "accounts[0].nickname: must not be null; leave the key out to use the default (got null)"]),
     ("3.1 account enabled: no", at("accounts.0.enabled", "no"),
      [A + 'accounts[0].enabled: must be true or false (got "no")']),
     # --- §3.2 / §3.3 -------------------------------------------------------------------------------
