@@ -44,6 +44,7 @@ MAX_FRAME_BYTES = 64 * 1024  # records queued together are sent in frames of at 
 MAX_PARTIAL_RECORD = 1024 * 1024  # a client that sends this much without a separator is dropped
 LOW_WATER = 1024  # `wait_writable` returns once the outbox is this short
 INT32 = (-(2**31), 2**31 - 1)
+JSON_PROTOCOL_VERSION = 1
 HANDSHAKE_OK = b"{}" + RECORD_SEPARATOR.encode()
 TIMEOUT_ERROR = "Server timeout elapsed without receiving a message from the client."
 BINDING_ERROR = (
@@ -248,8 +249,12 @@ class HubConnection:
             error = "Handshake request is missing required property 'protocol'."
         elif request["protocol"] != "json":
             error = f"The protocol '{request['protocol']}' is not supported."
-        elif request.get("version") != 1:
-            error = f"The server does not support version {request.get('version')} of the 'json' protocol."
+        elif isinstance(request.get("version"), bool) or not isinstance(request.get("version"), int):
+            error = "Handshake request is missing required property 'version'."
+        elif (
+            not 0 <= request["version"] <= JSON_PROTOCOL_VERSION
+        ):  # ASP.NET accepts any version up to its own
+            error = f"The server does not support version {request['version']} of the 'json' protocol."
         if error is not None:
             self.send(message_record({"error": error}))
             self.finish()

@@ -134,8 +134,8 @@ class RawHub:
     async def send_text(self, text: str) -> None:
         await self.ws.send(text)
 
-    async def handshake(self, protocol: str = "json") -> dict[str, Any]:
-        await self.send_text(orjson.dumps({"protocol": protocol, "version": 1}).decode() + RS)
+    async def handshake(self, protocol: str = "json", version: Any = 1) -> dict[str, Any]:
+        await self.send_text(orjson.dumps({"protocol": protocol, "version": version}).decode() + RS)
         return await self.next()
 
     async def invoke(self, target: str, *arguments: Any) -> dict[str, Any]:
