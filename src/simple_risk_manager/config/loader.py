@@ -146,9 +146,9 @@ def validate_config_dir(path: str | os.PathLike[str], *, env: Mapping[str, str] 
     directory = Path(path)
     sources, read_errors = _read_directory(directory)
     result = _validate_sources(sources, env=os.environ if env is None else env, env_mode=env_mode,
-                               allow_template=allow_template, require_all=True, config_dir=directory)
-    return ValidationResult(result.config, read_errors + result.errors,
-                            result.warnings + tuple(_permission_warnings(directory, sources)))
+                               allow_template=allow_template, require_all=True, config_dir=directory,
+                               file_warnings=_permission_warnings(directory, sources))
+    return ValidationResult(result.config, read_errors + result.errors, result.warnings)
 
 
 def validate_text(filename: str, text: str, *, config_dir: str | os.PathLike[str] | None = None,
@@ -237,8 +237,10 @@ class _Collector:
 
 
 def _validate_sources(sources: Mapping[str, str | None], *, env: Mapping[str, str], env_mode: EnvMode,
-                      allow_template: bool, require_all: bool, config_dir: Path | None) -> ValidationResult:
+                      allow_template: bool, require_all: bool, config_dir: Path | None,
+                      file_warnings: Iterable[ConfigIssue] = ()) -> ValidationResult:
     out = _Collector()
+    out.warnings.extend(file_warnings)
     secrets: set[str] = set()
 
     accounts_file, template = _accounts_source(sources, allow_template, require_all, out)

@@ -67,6 +67,16 @@ def test_invalid_directory_prints_every_error_and_exits_78(config_dir: Path,
     ]
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_summary_shows_warnings(config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (config_dir / "accounts.yaml").chmod(0o640)
+    assert main(["check-config", "--config-dir", str(config_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2:] == ["Warnings (1):",
+                          "  accounts.yaml: readable by group or others (mode 0640); "
+                          "run: chmod 600 accounts.yaml"]
+
+
 def test_config_dir_from_environment(config_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SRM_CONFIG_DIR", str(config_dir))
