@@ -36,7 +36,7 @@ class ResolvedValues:
     secrets: set[str] = field(default_factory=set)
 
 
-def is_placeholder(value: str) -> bool:
+def _is_placeholder(value: str) -> bool:
     """`YOUR_API_KEY_HERE`, `CHANGE_ME`: values a template ships with, never real credentials."""
     upper = value.strip().upper()
     return upper.startswith("YOUR_") or upper == "CHANGE_ME"
@@ -70,21 +70,22 @@ class _Resolver:
             return self.reference(value, path)
         if login_key and path[-1] == "api_key":
             self.result.secrets.add(value)
-        if login_key and is_placeholder(value):
+        if login_key and _is_placeholder(value):
             what = "a real key" if path[-1] == "api_key" else "the platform login name"
-            self.report(path, f"template placeholder, set {what} or ${{VAR}}", value, soft=self.template)
+            self.missing(path, f"template placeholder, set {what} or ${{VAR}}", value, soft=self.template)
         return value
 
     def reference(self, value: str, path: Path) -> str:
         match = _WHOLE_REFERENCE.fullmatch(value)
         if match is None:
-            self.report(path, "partial ${VAR} interpolation is not supported; "
-                              'the whole value must be "${NAME}"', value)
+            self.result.errors.append(Problem(path, "partial ${VAR} interpolation is not supported; "
+                                                    'the whole value must be "${NAME}"', value))
             return value
         name = match.group(1)
         if not _NAME.fullmatch(name):
-            self.report(path, f'invalid environment variable name "{name}": use upper-case letters, digits '
-                              "and _, not starting with a digit", value)
+            self.result.errors.append(Problem(path, f'invalid environment variable name "{name}": use '
+                                                    "upper-case letters, digits and _, not starting with a "
+                                                    "digit", value))
             return value
         if self.mode is EnvMode.SYNTAX_ONLY:
             return value
@@ -94,19 +95,19 @@ class _Resolver:
             return SecretText(resolved)
         state = "is not set" if resolved is None else "is empty"
         soft = self.template or self.mode is EnvMode.OPTIONAL
-        self.report(path, f"environment variable {name} {state}", soft=soft)
+        self.missing(path, f"environment variable {name} {state}", soft=soft)
         return value
 
-    def report(self, path: Path, message: str, value: object = NO_VALUE, *, soft: bool = False) -> None:
-        """An error; a warning when `soft` and for a disabled account, whose login is never used."""
-        problem = Problem(path, message, value)
+    def missing(self, path: Path, message: str, value: object = NO_VALUE, *, soft: bool) -> None:
+        """A login value that is not usable yet: an error, but a warning when `soft` and for a disabled
+        account, whose login is never used. (Malformed references are always errors.)"""
         if soft:
-            self.result.warnings.append(problem)
+            self.result.warnings.append(Problem(path, message, value))
         elif self.disabled_account(path):
             self.result.warnings.append(Problem(path, message + " (account disabled, its login is not used)",
                                                 value))
         else:
-            self.result.errors.append(problem)
+            self.result.errors.append(Problem(path, message, value))
 
     def disabled_account(self, path: Path) -> bool:
         if len(path) < 2 or path[0] != "accounts" or not isinstance(path[1], int):

@@ -284,19 +284,13 @@ def _regex(value: object) -> str:
     return str(value)
 
 
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        fail("must be a text value")
-    return str(value)
-
-
 def _not_null(value: object) -> object:
     if value is None:
         fail("must not be null; leave the key out to use the default")
     return value
 
 
-def list_of(value: object) -> tuple[object, ...]:
+def _list_of(value: object) -> tuple[object, ...]:
     """Lists become tuples (frozen models); the items are then validated one by one."""
     if not isinstance(value, list | tuple):
         fail("must be a list")
@@ -322,7 +316,6 @@ ApiUrl = Annotated[str, BeforeValidator(_api_url)]
 LoopbackHost = Annotated[str, BeforeValidator(_loopback_host)]
 ConsoleMode = Annotated[bool | Literal["auto"], BeforeValidator(_console)]
 Regex = Annotated[str, BeforeValidator(_regex)]
-Text = Annotated[str, BeforeValidator(_text)]
-ListOf = BeforeValidator(list_of)
+ListOf = BeforeValidator(_list_of)
 # `Annotated[X | None, NotNull] = None`: the key may be left out (None), but `key: null` is refused (§2).
 NotNull = BeforeValidator(_not_null)

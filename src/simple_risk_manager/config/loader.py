@@ -124,10 +124,6 @@ class ValidationResult:
     errors: tuple[ConfigIssue, ...]
     warnings: tuple[ConfigIssue, ...]
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 def load_config_dir(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,
                     env_mode: EnvMode = EnvMode.REQUIRED, allow_template: bool = False) -> LoadedConfig:
@@ -323,12 +319,12 @@ def _optional_file(model: type[M], file: str, sources: Mapping[str, str | None],
     return _validated(model, raw, file, out) if readable else None
 
 
-def deep_merge(base: object, override: object) -> object:
+def _deep_merge(base: object, override: object) -> object:
     """Mappings merge key by key; lists and scalars replace (§3.3)."""
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = deep_merge(base[key], value) if key in base else value
+            merged[key] = _deep_merge(base[key], value) if key in base else value
         return merged
     return override
 
@@ -361,7 +357,7 @@ def _effective_rules(accounts_raw: object, rules_raw: object, aliases: Mapping[s
                                  + ("; use the account's reset_time and timezone keys"
                                     if key in ("daily_reset_time", "timezone") else ""))
                          for key in misplaced))
-        merged = deep_merge(base_raw, {k: v for k, v in overrides.items() if k not in misplaced})
+        merged = _deep_merge(base_raw, {k: v for k, v in overrides.items() if k not in misplaced})
         rules, problems = validate_model(RulesConfig, merged)
         out.error(file, (problem.under(prefix) for problem in problems if _problem_key(problem) not in known))
         if rules is not None:

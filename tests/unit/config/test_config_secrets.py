@@ -92,6 +92,12 @@ def test_partial_interpolation_is_not_supported(value: str) -> None:
                           'the whole value must be "${NAME}" (got <redacted>)']
 
 
+def test_malformed_reference_is_an_error_even_for_a_disabled_account() -> None:
+    errors, _ = check(template_with(accounts__2__api_key="${SECOND_LOGIN_API_KEY}-old"), ENV)
+    assert errors == ['accounts.yaml: accounts[2].api_key: partial ${VAR} interpolation is not supported; '
+                      'the whole value must be "${NAME}" (got <redacted>)']
+
+
 def test_syntax_only_mode_never_reads_the_environment() -> None:
     assert check(template_with(), {}, EnvMode.SYNTAX_ONLY) == ([], [])
     errors, _ = check(template_with(topstepx__username="${bad-name}"), {}, EnvMode.SYNTAX_ONLY)
