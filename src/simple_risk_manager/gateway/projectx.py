@@ -50,6 +50,12 @@ class GatewaySettings:
     hubs: HubOptions = field(default_factory=HubOptions)
 
 
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """A crash of the hub or refresh tasks is a bug: never let it pass silently."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("gateway tasks stopped: %r", task.exception(), exc_info=task.exception())
+
+
 class ProjectXGateway:
     def __init__(self, settings: GatewaySettings, accounts: Mapping[int, Credentials], *,
                  clock: Clock | None = None, sink: EventSink | None = None,
@@ -116,6 +122,7 @@ class ProjectXGateway:
                                         clock=self._clock, options=self._settings.hubs, rng=self._rng)
             self.market_hub.set_wanted_contracts(self._wanted)
         self._supervisor = asyncio.get_running_loop().create_task(self._run(ready), name="gateway")
+        self._supervisor.add_done_callback(_report_crash)
         return outcomes
 
     async def wait_closed(self) -> None:

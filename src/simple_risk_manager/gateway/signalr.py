@@ -15,6 +15,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -71,6 +72,15 @@ class HandshakeRefused(GatewayError):  # noqa: N818 (reads as an event, like the
         super().__init__(hub, f"hub handshake refused: {error}")
 
 
+@dataclass(slots=True)
+class _Ending:
+    """How one connection ended: the reason reported, and whether the server allows a reconnect."""
+
+    reason: str = "connection closed"
+    allow_reconnect: bool = True
+    close_received: bool = False
+
+
 def encode(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode() + RECORD_SEPARATOR
 
@@ -117,7 +127,6 @@ class HubConnection:
         self._last_reason: str | None = None
         self._closer: asyncio.Task[None] | None = None
         self.token_in_use: str | None = None
-        self.connects = 0
 
     @property
     def connected(self) -> bool:
@@ -249,11 +258,10 @@ class HubConnection:
                      leftover: list[str]) -> tuple[bool, bool]:
         """Run one connection to its end; returns (allowReconnect, whether it was announced)."""
         self._ws = ws
-        self.connects += 1
         reconnect = self._ever_announced
         reason_before, self._planned = self._planned, None
-        close_info: dict[str, Any] = {"reason": "connection closed", "allow": True}
-        reader = asyncio.create_task(self._read(ws, buffer, leftover, close_info),
+        ending = _Ending()
+        reader = asyncio.create_task(self._read(ws, buffer, leftover, ending),
                                      name=f"{self.name}-hub-reader")
         pinger = asyncio.create_task(self._ping(ws), name=f"{self.name}-hub-ping")
         announced = False
@@ -266,8 +274,7 @@ class HubConnection:
                 log.warning("%s hub: resubscribe failed (%s); reconnecting", self.name, exc)
                 await ws.close()
             else:
-                if not reader.done():
-                    announced = self._announced = self._ever_announced = True
+                announced = self._announced = self._ever_announced = True
             await reader
         finally:
             self._announced = False
@@ -276,29 +283,28 @@ class HubConnection:
             self._ws = None
             self._fail_pending("hub connection lost")
             await ws.close()
-        reason = str(close_info["reason"])
-        self._last_reason = reason
+        self._last_reason = ending.reason
         if announced and self._planned is None:
-            log.warning("%s hub: disconnected: %s", self.name, reason)
-            self._on_disconnected(reason)
-        return bool(close_info["allow"]), announced
+            log.warning("%s hub: disconnected: %s", self.name, ending.reason)
+            self._on_disconnected(ending.reason)
+        return ending.allow_reconnect, announced
 
     async def _read(self, ws: ClientConnection, buffer: RecordBuffer, leftover: list[str],
-                    close_info: dict[str, Any]) -> None:
+                    ending: _Ending) -> None:
         for record in leftover:
-            self._dispatch(record, close_info)
-        while close_info.get("closed") is None:
+            self._dispatch(record, ending)
+        while not ending.close_received:
             try:
                 async with asyncio.timeout(self._server_timeout):
                     frame = await ws.recv()
             except TimeoutError:
-                close_info["reason"] = f"no message from the server for {self._server_timeout:g} s"
+                ending.reason = f"no message from the server for {self._server_timeout:g} s"
                 break
             except ConnectionClosed as exc:
-                close_info["reason"] = f"connection closed (code {exc.rcvd.code if exc.rcvd else 'none'})"
+                ending.reason = f"connection closed (code {exc.rcvd.code if exc.rcvd else 'none'})"
                 break
             for record in buffer.feed(frame):
-                self._dispatch(record, close_info)
+                self._dispatch(record, ending)
         await ws.close()
 
     async def _ping(self, ws: ClientConnection) -> None:
@@ -307,7 +313,7 @@ class HubConnection:
                 await asyncio.sleep(self._ping_interval)
                 await ws.send(PING)
 
-    def _dispatch(self, record: str, close_info: dict[str, Any]) -> None:
+    def _dispatch(self, record: str, ending: _Ending) -> None:
         try:
             message = orjson.loads(record)
         except orjson.JSONDecodeError:
@@ -332,9 +338,9 @@ class HubConnection:
             self._complete(message)
         elif kind == CLOSE:
             error = message.get("error")
-            close_info["reason"] = f"server sent Close{f': {error}' if error else ''}"
-            close_info["allow"] = message.get("allowReconnect") is True
-            close_info["closed"] = True
+            ending.reason = f"server sent Close{f': {error}' if error else ''}"
+            ending.allow_reconnect = message.get("allowReconnect") is True
+            ending.close_received = True
         # Ping (6) only proves the server is alive; other types are ignored (§4.2).
 
     def _complete(self, message: dict[str, Any]) -> None:
