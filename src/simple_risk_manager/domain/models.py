@@ -110,12 +110,16 @@ def _iso(value: datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A TradingAccount as the gateway reports it; the state manager keeps its flags."""
+    """A TradingAccount as the gateway reports it; the state manager keeps its flags.
+
+    `can_trade` is None when the payload did not carry `canTrade`: RULE-010 then fails open and warns,
+    which it could not do if a missing flag were read as true here.
+    """
 
     id: int
     name: str
     balance: Decimal
-    can_trade: bool
+    can_trade: bool | None
     is_visible: bool = True
     simulated: bool = True
 
@@ -125,7 +129,7 @@ class Account:
             id=_int(payload, "id"),
             name=_opt_str(payload, "name") or "",
             balance=_dec(payload, "balance"),
-            can_trade=_bool(payload, "canTrade", True),
+            can_trade=None if payload.get("canTrade") is None else _bool(payload, "canTrade", True),
             is_visible=_bool(payload, "isVisible", True),
             simulated=_bool(payload, "simulated", True),
         )

@@ -61,7 +61,7 @@ class CanTradeChange(NamedTuple):
     """`canTrade` before (None for the first report of the account) and after an account event."""
 
     previous: bool | None
-    current: bool
+    current: bool | None  # None: the event did not say (RULE-010 fails open)
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,10 @@ def test_trade_from_gateway_example():
 def test_account_and_contract():
     account = Account.from_api(ACCOUNT)
     assert account.balance == Decimal("50039.04")
-    assert account.can_trade
+    assert account.can_trade is True
+    assert Account.from_api({**ACCOUNT, "canTrade": False}).can_trade is False
+    missing = {k: v for k, v in ACCOUNT.items() if k != "canTrade"}
+    assert Account.from_api(missing).can_trade is None  # RULE-010 must see "not said", not "true"
     es = ContractMetadata.from_api(CONTRACT, NOW)
     assert es.point_value == Decimal(50)
     assert es.to_dict() == {"symbol_id": "F.US.EP", "name": "ESZ5", "tick_size": 0.25, "tick_value": 12.5}
