@@ -21,12 +21,13 @@ from simple_risk_manager.config.env_refs import EnvMode, resolve_env_refs
 from simple_risk_manager.config.issues import ConfigError, ConfigIssue, Problem, render_value
 from simple_risk_manager.config.logging_settings import LoggingSettings
 from simple_risk_manager.config.password_file import password_hash_problem
-from simple_risk_manager.config.risk_config import DEFAULT_SYMBOL_ALIASES, GlobalSettings, RiskConfig
+from simple_risk_manager.config.risk_config import GlobalSettings, RiskConfig
 from simple_risk_manager.config.rule_catalog import RULE_CATALOG
 from simple_risk_manager.config.rule_sections import RulesConfig
 from simple_risk_manager.config.validation import validate_model
 from simple_risk_manager.config.yaml_reader import read_yaml
 from simple_risk_manager.domain.models import AccountConfig, RuleConfig
+from simple_risk_manager.state.contracts import DEFAULT_SYMBOL_ALIASES
 
 ACCOUNTS_FILE: Final = "accounts.yaml"
 ACCOUNTS_TEMPLATE: Final = "accounts.yaml.template"

@@ -20,11 +20,8 @@ from simple_risk_manager.config.fields import (
 )
 from simple_risk_manager.config.issues import Problem
 from simple_risk_manager.config.rule_sections import RulesConfig, duplicates
+from simple_risk_manager.state.contracts import DEFAULT_SYMBOL_ALIASES  # D-12, one definition
 
-# D-12: gateway roots that differ from the exchange symbol.
-DEFAULT_SYMBOL_ALIASES: Final[Mapping[str, str]] = {
-    "EP": "ES", "ENQ": "NQ", "GCE": "GC", "CLE": "CL", "MCLE": "MCL",
-}
 DEFAULT_TIMEZONE: Final = "America/Chicago"
 DEFAULT_RESET_TIME: Final = "17:00"
 
