@@ -86,6 +86,14 @@ class Contract:
     def symbol_name(self) -> str:
         return f"/{self.instrument.ticker}"
 
+    def ticks(self, price: Decimal) -> int | None:
+        """Whole ticks in a positive price on the tick grid; None for any other price."""
+        if not price.is_finite() or price <= 0:
+            return None
+        quotient = price / self.tick_size  # division, not %, so huge prices cannot raise
+        whole = quotient.to_integral_value()
+        return int(whole) if quotient == whole else None
+
     def to_wire(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -124,10 +124,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aligned(price: Decimal, contract: Contract) -> bool:
-    return price > 0 and price % contract.tick_size == 0
-
-
 class Exchange:
     def __init__(
         self,
@@ -606,7 +602,7 @@ class Exchange:
 
     @staticmethod
     def _check_price(contract: Contract, field_name: str, price: Decimal) -> None:
-        if not _aligned(price, contract):
+        if contract.ticks(price) is None:
             raise RejectionError(
                 Reason.ORDER_REJECTED,
                 f"{field_name} {price} is not a positive multiple of the tick size {contract.tick_size}.",

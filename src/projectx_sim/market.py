@@ -189,12 +189,12 @@ class Market:
         book = self._books.get(contract_id)
         if book is None:
             raise KeyError(contract_id)
-        tick = book.contract.tick_size
-
         def ticks(price: Decimal) -> int:
-            if price <= 0 or price % tick:
+            count = book.contract.ticks(price)
+            if count is None:
+                tick = book.contract.tick_size
                 raise ValueError(f"{price} is not a positive multiple of the tick size {tick}")
-            return int(price / tick)
+            return count
 
         new_last = book.last if isinstance(last, Keep) else ticks(last)
         if not isinstance(last, Keep) and isinstance(bid, Keep) and isinstance(ask, Keep):

@@ -22,6 +22,7 @@ from projectx_sim.wire import parse_timestamp
 PROBLEM_TYPE_400 = "https://tools.ietf.org/html/rfc9110#section-15.5.1"
 PROBLEM_TYPE_415 = "https://tools.ietf.org/html/rfc9110#section-15.5.16"
 JSON_CONTENT_TYPES = ("application/json", "text/json")
+DECIMAL_MAX = Decimal("79228162514264337593543950335")  # System.Decimal.MaxValue
 
 
 class Kind(Enum):
@@ -94,7 +95,8 @@ def _convert(value: Any, kind: Kind) -> tuple[bool, Any]:
     if kind == Kind.DECIMAL:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return False, None
-        return True, Decimal(str(value))
+        number = Decimal(str(value))
+        return abs(number) <= DECIMAL_MAX, number
     if kind == Kind.DATETIME:
         if not isinstance(value, str):
             return False, None

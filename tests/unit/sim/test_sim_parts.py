@@ -106,6 +106,15 @@ def test_contract_table_ids_names_and_ticks() -> None:
     assert len(book.front) == 10 and all(c.active for c in book.front)
 
 
+def test_tick_grid_checks_never_raise() -> None:
+    mnq = ContractBook("Z25").front[0]
+    assert mnq.ticks(D("21000.25")) == 84001
+    assert mnq.ticks(D("21000.10")) is None
+    assert mnq.ticks(D("0")) is None and mnq.ticks(D("-0.25")) is None
+    assert mnq.ticks(D("1E+28")) == 4 * 10**28  # `%` would raise InvalidOperation here
+    assert mnq.ticks(D("Infinity")) is None
+
+
 def test_contract_search_through_aliases() -> None:
     book = ContractBook("Z25")
     assert book.search("ES")[0].id == "CON.F.US.EP.Z25"
@@ -167,6 +176,7 @@ def test_binding_converts_and_keeps_decimals_exact() -> None:
         ({"accountId": 7, "name": None}, "name"),
         ({"accountId": 7, "name": 5}, "$.name"),
         ({"accountId": 7, "name": "x", "price": "1.25"}, "$.price"),
+        ({"accountId": 7, "name": "x", "price": 1e300}, "$.price"),  # beyond System.Decimal
         ({"accountId": 7, "name": "x", "when": "yesterday"}, "$.when"),
     ],
 )
