@@ -22,6 +22,7 @@ from simple_risk_manager.domain.models import (
     SessionState,
     Trade,
 )
+from simple_risk_manager.engine.plan import EnforcementPlan
 
 
 class Batch(Protocol):
@@ -61,3 +62,24 @@ class Broadcaster(Protocol):
     """The nine event messages of `broadcast-api.md` §5; must never block or raise into the caller."""
 
     def publish(self, message_type: str, account_id: int | None, data: Mapping[str, Any]) -> None: ...
+
+
+class Enforcer(Protocol):
+    """MOD-001 as the dispatcher sees it: submit never blocks; results come back as journal rows,
+    broadcasts and, for confirmations, the position and order events the dispatcher forwards."""
+
+    def submit(self, plan: EnforcementPlan, lockouts_written: Future[None] | None) -> None:
+        """Run the plan's broker calls as background work, after `lockouts_written` has committed."""
+        ...
+
+    def is_own_order(self, order: Order) -> bool:
+        """`rules.md` §5: an `RM-` tag, or a market order matching an in-flight close/reduce (≤ 10 s)."""
+        ...
+
+    def observe_position(self, position: Position) -> None:
+        """Every position event after the state update: confirms closes and reductions in flight."""
+        ...
+
+    def observe_order(self, order: Order) -> None:
+        """Every order event after the state update: learns placed stops, confirms cancels."""
+        ...
