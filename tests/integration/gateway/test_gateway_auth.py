@@ -100,3 +100,13 @@ async def test_several_credential_sets_route_each_account_to_its_own_login(make_
     fill = await events.wait_for(lambda e: isinstance(e, TradeReceived))
     assert fill.trade.account_id == account["id"]
     assert (await control.paths()).count("/api/Auth/loginKey") == 3  # once per credential set
+
+
+async def test_raw_api_log_never_shows_the_key_or_a_token(gateway, sim, caplog):
+    session = gateway.sessions["demo"]
+    with caplog.at_level(logging.DEBUG, logger="simple_risk_manager.gateway.api"):
+        token = await session.fresh_login()
+        await gateway.search_accounts()
+    api_lines = [r.getMessage() for r in caplog.records if r.name == "simple_risk_manager.gateway.api"]
+    assert any("/api/Auth/loginKey" in line and "<redacted>" in line for line in api_lines)
+    assert sim.config.api_key not in caplog.text and token.value not in caplog.text
