@@ -200,6 +200,6 @@ class MarketHub(_Hub):
             calls = [("SubscribeContractQuotes", (c,)) for c in add]
             calls += [("UnsubscribeContractQuotes", (c,)) for c in remove]
             accepted = await self._invoke_each(calls)
-            for contract_id, ok in zip(add, accepted, strict=False):
+            for contract_id, ok in zip(add, accepted[:len(add)], strict=True):
                 (self._subscribed if ok else self._refused).add(contract_id)
             self._subscribed.difference_update(remove)
