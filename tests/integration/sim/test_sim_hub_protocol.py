@@ -194,7 +194,7 @@ async def test_several_records_in_one_frame_and_binary_frames(hubs: HubFactory) 
 
 async def test_server_pings_and_drops_silent_clients(sim: Simulator, hubs: HubFactory) -> None:
     sim.config.ping_interval_s = 0.1
-    sim.config.client_timeout_s = 0.8
+    sim.config.client_timeout_s = 1.5
     silent = await hubs("user")
     talking = await hubs("market")
     assert await silent.next() == {"type": 6}
@@ -318,7 +318,7 @@ async def test_missed_events_are_replayed_when_switched(sim: Simulator, api: Api
     "sim_config",
     [
         SimConfig(
-            port=0, front_month="Z25", random_walk=False, token_lifetime_s=1, close_hubs_on_token_expiry=True
+            port=0, front_month="Z25", random_walk=False, token_lifetime_s=2, close_hubs_on_token_expiry=True
         )
     ],
 )
@@ -330,7 +330,7 @@ async def test_token_expiry_closes_hubs_when_switched(sim: Simulator, hubs: HubF
 
 @pytest.mark.parametrize(
     "sim_config",
-    [SimConfig(port=0, front_month="Z25", random_walk=False, token_lifetime_s=1, ping_interval_s=0.2)],
+    [SimConfig(port=0, front_month="Z25", random_walk=False, token_lifetime_s=2, ping_interval_s=0.2)],
 )
 async def test_open_connections_outlive_their_token_by_default(
     sim: Simulator, api: Api, hubs: HubFactory

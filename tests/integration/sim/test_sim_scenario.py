@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -121,14 +120,16 @@ async def test_event_order_and_delay_switches(sim: Simulator, api: Api, hubs: Hu
         },
     )
     await api.control("events", method="DELETE")
+    marker = (await api.control("requests", method="DELETE"))["last"]
     await api.ok(
         "/api/Order/place", {"accountId": ACCOUNT, "contractId": MNQ, "type": 2, "side": 0, "size": 1}
     )
     assert [kind for kind, _ in await take(client, 4)] == ["account", "position", "trade", "order"]
     logged = (await api.control("events?since=0", method="GET"))["events"]
     sent = [e["sentNs"] for e in logged if e["hub"] == "user"]
-    assert len(sent) == 4
-    assert all(later - earlier >= 40_000_000 for earlier, later in itertools.pairwise(sent))
+    arrived = (await api.control(f"requests?since={marker}", method="GET"))["requests"][0]["arrivalNs"]
+    assert len(sent) == 4 and sent == sorted(sent)
+    assert sent[-1] - arrived >= 4 * 50_000_000  # four pauses of 50 ms, one before each event
 
 
 async def test_request_and_event_logs_share_the_monotonic_clock(
