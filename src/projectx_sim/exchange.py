@@ -289,9 +289,7 @@ class Exchange:
         if request.custom_tag is not None:
             self._tags.setdefault(account.id, set()).add(request.custom_tag)
         if order_type == OrderType.MARKET:
-            if self._config.market_order_open_event:
-                self._emit([self._order_event(order)])
-            self._fill(order, self._market_price(order.side, bbo))
+            self._execute_market(order, bbo)
         else:
             self._working.setdefault(contract.id, {})[order.id] = order
             self._emit([self._order_event(order)])
@@ -392,9 +390,13 @@ class Exchange:
         side = OrderSide.ASK if position.type == PositionType.LONG else OrderSide.BID
         order = self._new_order(account, contract, OrderType.MARKET, side, size)
         self._store(order)
+        self._execute_market(order, bbo)
+
+    def _execute_market(self, order: Order, bbo: Bbo) -> None:
+        """A market order: its Open event (switchable), then the fill at the touch."""
         if self._config.market_order_open_event:
             self._emit([self._order_event(order)])
-        self._fill(order, self._market_price(side, bbo))
+        self._fill(order, self._market_price(order.side, bbo))
 
     # Market data → working orders ----------------------------------------------------------------
 

@@ -57,7 +57,10 @@ class UserHub(Hub):
 
     def _subscribe_accounts(self, connection: HubConnection, _: list[Any]) -> None:
         self.subscribe(connection, EventKind.ACCOUNT, connection.user_id)
-        snapshot = [a.to_wire() for a in self._exchange.accounts_of(connection.user_id)]
+
+        def snapshot() -> list[dict[str, Any]]:
+            return [a.to_wire() for a in self._exchange.accounts_of(connection.user_id)]
+
         self._after_subscribe(connection, EventKind.ACCOUNT, connection.user_id, snapshot)
 
     def _account_subscriber(self, kind: EventKind) -> Handler:
@@ -66,11 +69,14 @@ class UserHub(Hub):
             if account is None or account.user_id != connection.user_id:
                 return  # another user's or an unknown account: accepted, never delivers anything
             self.subscribe(connection, kind, account.id)
-            snapshot: list[dict[str, Any]] = []
-            if kind == EventKind.ORDER:
-                snapshot = [o.to_wire() for o in self._exchange.open_orders(account)]
-            elif kind == EventKind.POSITION:
-                snapshot = [p.to_wire() for p in self._exchange.open_positions(account)]
+
+            def snapshot() -> list[dict[str, Any]]:
+                if kind == EventKind.ORDER:
+                    return [o.to_wire() for o in self._exchange.open_orders(account)]
+                if kind == EventKind.POSITION:
+                    return [p.to_wire() for p in self._exchange.open_positions(account)]
+                return []  # trades are events, not state: nothing to snapshot
+
             self._after_subscribe(connection, kind, account.id, snapshot)
 
         return handler
@@ -79,12 +85,16 @@ class UserHub(Hub):
         return lambda connection, arguments: self.unsubscribe(connection, kind, arguments[0])
 
     def _after_subscribe(
-        self, connection: HubConnection, kind: EventKind, key: Any, snapshot: list[dict[str, Any]]
+        self,
+        connection: HubConnection,
+        kind: EventKind,
+        key: Any,
+        snapshot: Callable[[], list[dict[str, Any]]],
     ) -> None:
         """Optional initial snapshot and replay of events missed since the user's last disconnect."""
         target = USER_TARGETS[kind]
         if self.config.initial_snapshot:
-            for payload in snapshot:
+            for payload in snapshot():
                 connection.send_after_reply(invocation_record(target, [self._wrap(payload)]), target)
         since = self._last_disconnect.get(connection.user_id)
         if self.config.replay_missed_events and since is not None:

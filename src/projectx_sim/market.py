@@ -189,6 +189,7 @@ class Market:
         book = self._books.get(contract_id)
         if book is None:
             raise KeyError(contract_id)
+
         def ticks(price: Decimal) -> int:
             count = book.contract.ticks(price)
             if count is None:

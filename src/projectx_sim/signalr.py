@@ -107,8 +107,7 @@ class HubConnection:
         self._ws = ws
         self._request = request
         self._reader = RecordReader()
-        now = time.monotonic()
-        self.opened = self.last_received = self.last_sent = now
+        self.last_received = self.last_sent = time.monotonic()
         self._outbox: deque[tuple[bytes, str | None]] = deque()
         self._after_reply: list[tuple[bytes, str]] = []
         self._wake = asyncio.Event()
@@ -244,17 +243,18 @@ class HubConnection:
             request = orjson.loads(record)
         except orjson.JSONDecodeError:
             request = None
+        if not isinstance(request, dict):
+            request = {}
+        protocol, version = request.get("protocol"), request.get("version")
         error: str | None = None
-        if not isinstance(request, dict) or not isinstance(request.get("protocol"), str):
+        if not isinstance(protocol, str):
             error = "Handshake request is missing required property 'protocol'."
-        elif request["protocol"] != "json":
-            error = f"The protocol '{request['protocol']}' is not supported."
-        elif isinstance(request.get("version"), bool) or not isinstance(request.get("version"), int):
+        elif protocol != "json":
+            error = f"The protocol '{protocol}' is not supported."
+        elif isinstance(version, bool) or not isinstance(version, int):
             error = "Handshake request is missing required property 'version'."
-        elif (
-            not 0 <= request["version"] <= JSON_PROTOCOL_VERSION
-        ):  # ASP.NET accepts any version up to its own
-            error = f"The server does not support version {request['version']} of the 'json' protocol."
+        elif not 0 <= version <= JSON_PROTOCOL_VERSION:  # ASP.NET accepts any version up to its own
+            error = f"The server does not support version {version} of the 'json' protocol."
         if error is not None:
             self.send(message_record({"error": error}))
             self.finish()
