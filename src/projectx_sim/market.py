@@ -9,6 +9,7 @@ built for a contract that nobody subscribed to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from projectx_sim.wire import DomType, TradeLogType, timestamp
 PERCENT = Decimal("0.01")
 MIN_WALK_INTERVAL_S = 0.005  # at high rates the walk runs several steps per wake-up instead
 BURST_CHUNK = 256
+PAUSED_RECHECK_S = 1.0
 
 
 class Keep(Enum):
@@ -288,7 +290,9 @@ class Market:
             rate = self._config.quote_rate
             if not self._config.random_walk or rate <= 0:
                 self._wake.clear()
-                await self._wake.wait()
+                # a switch set directly on the config (not through /sim/) is noticed within a second
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), PAUSED_RECHECK_S)
                 previous, owed = time.monotonic(), 0.0
                 continue
             self._wake.clear()
