@@ -66,7 +66,11 @@ class Broadcaster(Protocol):
 
 class Enforcer(Protocol):
     """MOD-001 as the dispatcher sees it: submit never blocks; results come back as journal rows,
-    broadcasts and, for confirmations, the position and order events the dispatcher forwards."""
+    broadcasts and, for confirmations, the position and order events the dispatcher forwards.
+
+    The enforcer writes every `enforcement_log` row of a plan (executed, DRY_RUN, FAILED, SUPERSEDED,
+    UNLOCK, ALERT) and every `enforcement_action` broadcast; the dispatcher writes none. The dispatcher
+    records the plan's lockouts (and clears the lockout of an UNLOCK) before calling `submit`."""
 
     def submit(self, plan: EnforcementPlan, lockouts_written: Future[None] | None) -> None:
         """Run the plan's broker calls as background work, after `lockouts_written` has committed."""
