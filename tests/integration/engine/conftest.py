@@ -31,7 +31,7 @@ async def until(condition: Callable[[], bool], within: float = WAIT_S) -> None:
 async def until_async(condition: Callable[[], Awaitable[bool]], within: float = WAIT_S) -> None:
     """Like `until`, for a condition that needs I/O (e.g. the simulator's request log)."""
     async with asyncio.timeout(within):
-        while not await condition():
+        while not await condition():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
 
