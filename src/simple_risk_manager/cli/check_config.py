@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Final, TextIO
+from typing import Any, TextIO
 
 from simple_risk_manager.config import (
     RULE_CATALOG,
@@ -21,9 +21,7 @@ from simple_risk_manager.config import (
     rule_info,
     validate_config_dir,
 )
-
-EXIT_OK: Final = 0
-EXIT_CONFIG_INVALID: Final = 78
+from simple_risk_manager.runtime.exit_codes import ExitCode
 
 
 def register(subparsers: Any) -> None:
@@ -50,10 +48,10 @@ def check_config(args: argparse.Namespace) -> int:
             _print_issues("Warnings:", result.warnings, sys.stderr)
         count = len(result.errors)
         print(f"{count} error{'s' if count != 1 else ''}; the daemon would not start (exit code "
-              f"{EXIT_CONFIG_INVALID}).", file=sys.stderr)
-        return EXIT_CONFIG_INVALID
+              f"{ExitCode.CONFIG_INVALID:d}).", file=sys.stderr)
+        return ExitCode.CONFIG_INVALID
     _print_summary(result.config, sys.stdout)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _print_issues(title: str, issues: tuple[ConfigIssue, ...], stream: TextIO) -> None:
