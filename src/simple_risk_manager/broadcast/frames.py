@@ -2,8 +2,10 @@
 as bytes; clients decode them back into `Message`.
 
 `data` is expected in broadcast form already (the `to_dict()` of the domain objects); as a safety net
-`Decimal`, `datetime`, `date` and non-dict mappings are converted the way §3 prescribes. Enums are not
-(orjson writes their values): pass member names, as every `to_dict()` does.
+`Decimal`, `datetime`, `date` and non-dict mappings are converted the way §3 prescribes. Dataclasses are
+refused rather than written field by field (orjson's default), since that would put fields such as
+`AccountConfig.api_key` on the wire. Enums are not converted (orjson writes their values): pass member
+names, as every `to_dict()` does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import orjson
 from simple_risk_manager.broadcast.protocol import PROTOCOL_VERSION
 from simple_risk_manager.domain.money import to_json_number
 from simple_risk_manager.domain.times import format_utc
+
+
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _to_json(value: Any) -> Any:
@@ -38,14 +43,14 @@ def encode_frame(message_type: str, seq: int, ts: datetime, account_id: int | No
     """One server frame (UTF-8 JSON, sent as a text frame). Raises TypeError for data with no JSON form."""
     envelope = {"v": PROTOCOL_VERSION, "type": message_type, "seq": seq, "ts": format_utc(ts),
                 "account_id": account_id, "data": data}
-    return orjson.dumps(envelope, default=_to_json, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    return orjson.dumps(envelope, default=_to_json, option=_OPTIONS)
 
 
 def encode_request(message_type: str, ts: datetime, data: Mapping[str, Any]) -> str:
     """One client frame: the envelope without `seq` (§3)."""
     envelope = {"v": PROTOCOL_VERSION, "type": message_type, "ts": format_utc(ts), "account_id": None,
                 "data": data}
-    return orjson.dumps(envelope, default=_to_json).decode()
+    return orjson.dumps(envelope, default=_to_json, option=_OPTIONS).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,11 +128,11 @@ class Peer:
         assert message["type"] == message_type, message
         return message
 
-    async def skip_to(self, message_type: str, within: float = WAIT_S) -> dict[str, Any]:
-        """The next message of `message_type`, skipping only `hello` and `daemon_status`."""
+    async def skip_to(self, *message_types: str, within: float = WAIT_S) -> dict[str, Any]:
+        """The next message of one of `message_types`, skipping only `hello` and `daemon_status`."""
         while True:
             message = await self.next(within)
-            if message["type"] == message_type:
+            if message["type"] in message_types:
                 return message
             assert message["type"] in ("hello", "daemon_status"), message
 
@@ -148,6 +148,15 @@ class Peer:
 
     async def send(self, message: Any) -> None:
         await self.connection.send(message if isinstance(message, str | bytes) else orjson.dumps(message).decode())
+
+    async def send_until_closed(self, frames: Sequence[str]) -> int:
+        """Send frames until the server closes the connection; how many went out."""
+        for sent, frame in enumerate(frames):
+            try:
+                await self.connection.send(frame)
+            except ConnectionClosed:
+                return sent
+        return len(frames)
 
     async def request(self, message_type: str, data: dict[str, Any] | None = None) -> None:
         await self.send({"v": 1, "type": message_type, "ts": "2025-03-04T15:02:11.502Z", "account_id": None,
