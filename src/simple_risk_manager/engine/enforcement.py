@@ -74,7 +74,8 @@ from simple_risk_manager.engine.plan import EnforcementPlan
 from simple_risk_manager.engine.ports import Broadcaster, Journal
 from simple_risk_manager.gateway.base import Gateway, GatewayError, GatewayRejected
 
-log = logging.getLogger("simple_risk_manager.enforcement")
+#: Operational lines (`daemon.log`); the audit lines of outcomes go to `outcomes.log` (`enforcement.log`).
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -482,10 +483,14 @@ class Enforcer:
         """Cancel the working orders of the account (or of one contract), mirror first, then those only
         REST knows; own in-flight close orders are spared (`rules.md` §5, D-47)."""
         account = job.account_id
-        jobs = self._cancels(job, contract_id, self._mirror_orders(account))
-        broker_orders = await self._answer(orders_read, f"account {account}: Order/searchOpen")
-        jobs += self._cancels(job, contract_id, broker_orders or ())
-        await asyncio.gather(*jobs)
+        mirrored = self._cancels(job, contract_id, self._mirror_orders(account))
+        from_mirror = [asyncio.ensure_future(cancel) for cancel in mirrored]  # sent before REST answers
+        try:
+            broker_orders = await self._answer(orders_read, f"account {account}: Order/searchOpen")
+            await asyncio.gather(*from_mirror, *self._cancels(job, contract_id, broker_orders or ()))
+        finally:
+            for task in from_mirror:
+                task.cancel()  # only if this enforcement itself was stopped; done tasks ignore it
 
     def _cancels(self, job: _Job, contract_id: str | None, orders: Iterable[Order]) -> list[Awaitable[None]]:
         account, registry = job.account_id, self.registry

@@ -28,7 +28,7 @@ from simple_risk_manager.config.daemon_settings import EnforcementSettings
 from simple_risk_manager.domain.enums import EnforcementActionType, LockoutKind, OrderType
 from simple_risk_manager.domain.events import AccountUpdated, OrderUpdated, PositionUpdated
 from simple_risk_manager.domain.models import EnforcementAction, EnforcementLog, Lockout
-from simple_risk_manager.engine.enforcement import Enforcer
+from simple_risk_manager.engine.enforcement import READ_WAIT_S, Enforcer
 from simple_risk_manager.engine.plan import EnforcementPlan, Superseded
 from simple_risk_manager.gateway import ProjectXGateway
 from simple_risk_manager.state.positions import StateManager
@@ -506,7 +506,7 @@ async def test_a_failed_lockout_write_is_critical_and_the_flatten_still_runs(
     written.set_exception(OSError("disk full"))
     lockout = rig.decision(A.COOLDOWN, rule_id="RULE-007", lockout_kind="duration",
                            lockout_until=datetime.now(UTC) + timedelta(minutes=5))
-    with caplog.at_level(logging.CRITICAL, logger="simple_risk_manager.enforcement"):
+    with caplog.at_level(logging.CRITICAL, logger="simple_risk_manager.engine.enforcement"):
         enforcer.submit(flatten_plan(rig, lockout, lockouts=(lockout,)), written)
         await enforcer.drain()
 
@@ -569,3 +569,46 @@ async def test_shutdown_reports_an_unfinished_enforcement_as_outcome_unknown(rig
     assert row.outcome == "FAILED" and "outcome unknown" in (row.error_message or "")
     enforcer.submit(EnforcementPlan(account_id=rig.account, contract_actions=(close,)), None)
     assert len(await rig.rows()) == 1, "a closed enforcer takes no new plans"
+
+
+async def test_a_flatten_absorbing_another_makes_one_more_pass_for_new_exposure(rig: Rig) -> None:
+    """A position opened after the running flatten listed its positions: the gate's second flatten is
+    absorbed (no row) and the running one goes round once more, so nothing is left open."""
+    mnq = rig.contract("MNQ")
+    await rig.open("MNQ")
+    enforcer = rig.build()
+    await rig.control.clear_requests()
+    await rig.control.fault(kind="delay", seconds=0.5, path="/api/Position/closeContract")
+    first = rig.decision(A.CLOSE_ALL_AND_LOCKOUT, lockout_kind="reset",
+                         lockout_until=datetime.now(UTC) + timedelta(hours=1))
+    enforcer.submit(flatten_plan(rig, first, lockouts=(first,)), None)
+    await until_async(async_count_closes(rig, 1))
+    mes = await rig.open("MES")
+    gate = rig.decision(A.CLOSE_ALL_POSITIONS, rule_id="RULE-003", details={"trigger": "position"})
+    enforcer.submit(flatten_plan(rig, gate), None)
+    await enforcer.drain()
+
+    closes = [r["body"]["contractId"] for r in await rig.enforcement_requests()
+              if r["path"] == "/api/Position/closeContract"]
+    assert closes == [mnq, mes]
+    assert rig.sim_positions() == []
+    [row] = await rig.rows()
+    assert (row.action, row.outcome, row.positions_closed) == ("CLOSE_ALL_AND_LOCKOUT", "SUCCESS", 2)
+
+
+async def test_cancels_from_the_mirror_do_not_wait_for_order_search(rig: Rig) -> None:
+    """The first enforcement request leaves at once; `Order/searchOpen` only adds what the mirror lacks."""
+    contract = await rig.open("MNQ")
+    order_id = await rig.resting_limit(contract)
+    enforcer = rig.build()
+    await rig.control.clear_requests()
+    await rig.control.fault(kind="delay", seconds=0.5, path="/api/Order/searchOpen")
+    enforcer.submit(flatten_plan(rig, rig.decision(A.CLOSE_ALL_POSITIONS, rule_id="RULE-001")), None)
+    await enforcer.drain()
+
+    requests = {r["path"]: r for r in await rig.control.requests()}
+    cancel, search = requests["/api/Order/cancel"], requests["/api/Order/searchOpen"]
+    lag_ms = (cancel["arrivalNs"] - search["arrivalNs"]) / 1e6
+    assert cancel["body"]["orderId"] == order_id
+    assert lag_ms < READ_WAIT_S * TIME_SCALE * 1000 / 2, "sent before the read was given up on"
+    assert rig.sim_positions() == [] and rig.sim_orders() == []
