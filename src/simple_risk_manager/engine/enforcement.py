@@ -337,11 +337,15 @@ class Enforcer:
         return next((o for o in self._mirror_orders(account_id) if o.id == order_id), None)
 
     async def _replied(self, job: _Job, call: Awaitable[T]) -> T:
-        """A broker call whose reply time counts for `execution_time_ms`."""
+        """A broker call whose answer (or failure) time counts for `execution_time_ms`; a call given up
+        on (cancelled) does not."""
         try:
-            return await call
-        finally:
+            result = await call
+        except GatewayError:
             job.tally.last_reply = self._clock.monotonic()
+            raise
+        job.tally.last_reply = self._clock.monotonic()
+        return result
 
     def _read(self, job: _Job, call: Coroutine[Any, Any, list[T]]) -> asyncio.Task[list[T]]:
         """Start a REST read now; `_answer` collects it (a read left behind by a crash stays quiet)."""
@@ -480,27 +484,30 @@ class Enforcer:
 
     async def _cancel_working(self, job: _Job, contract_id: str | None,
                               orders_read: asyncio.Task[list[Order]]) -> None:
-        """Cancel the working orders of the account (or of one contract), mirror first, then those only
-        REST knows; own in-flight close orders are spared (`rules.md` §5, D-47)."""
+        """Cancel the working orders of the account (or of one contract): the mirror's at once, then those
+        only REST knows; own in-flight close orders are spared (`rules.md` §5, D-47)."""
         account = job.account_id
-        mirrored = self._cancels(job, contract_id, self._mirror_orders(account))
-        from_mirror = [asyncio.ensure_future(cancel) for cancel in mirrored]  # sent before REST answers
+        mirrored = [o for o in self._mirror_orders(account) if self._to_cancel(job, contract_id, o)]
+        from_mirror = [asyncio.ensure_future(self._cancel_job(job, o)) for o in mirrored]
         try:
             broker_orders = await self._answer(orders_read, f"account {account}: Order/searchOpen")
-            await asyncio.gather(*from_mirror, *self._cancels(job, contract_id, broker_orders or ()))
+            handled = {o.id for o in mirrored}
+            only_rest = [o for o in broker_orders or ()
+                         if o.id not in handled and self._to_cancel(job, contract_id, o)]
+            await asyncio.gather(*from_mirror, *[self._cancel_job(job, o) for o in only_rest])
         finally:
             for task in from_mirror:
                 task.cancel()  # only if this enforcement itself was stopped; done tasks ignore it
 
-    def _cancels(self, job: _Job, contract_id: str | None, orders: Iterable[Order]) -> list[Awaitable[None]]:
-        account, registry = job.account_id, self.registry
-        return [
-            self._cancel_once(job, registry.start_cancel(account, order.id, order))
-            for order in orders
-            if order.account_id == account and _cancellable(order)
-            and (contract_id is None or order.contract_id == contract_id)
-            and not registry.is_close_order(order) and not registry.cancelling(account, order.id)
-        ]
+    def _cancel_job(self, job: _Job, order: Order) -> Awaitable[None]:
+        """The order's cancel, registered now (not when its task first runs): no other job sends it too."""
+        return self._cancel_once(job, self.registry.start_cancel(job.account_id, order.id, order))
+
+    def _to_cancel(self, job: _Job, contract_id: str | None, order: Order) -> bool:
+        return (order.account_id == job.account_id and _cancellable(order)
+                and (contract_id is None or order.contract_id == contract_id)
+                and not self.registry.is_close_order(order)
+                and not self.registry.cancelling(job.account_id, order.id))
 
     async def _cancel_once(self, job: _Job, work: CancelWork) -> None:
         try:
@@ -570,12 +577,26 @@ class Enforcer:
         await job.commit.wait()
         account, contract, size = work.account_id, work.contract_id, work.size or 0
 
-        async def reduce() -> None:
+        async def reduce() -> bool:
             self.registry.touch(work)
             await self._replied(job, self._gateway.partial_close_position(account, contract, size,
                                                                           urgent=True))
+            return True
 
-        result = await attempt(reduce, self._policy)
+        async def reduced_after_all(error: GatewayError) -> bool | None:
+            """After a timeout or 5xx the reduction may have happened: sent again only if REST shows the
+            position still above its target (unknown → not sent again; the confirmation decides)."""
+            if work.confirmed.is_set():
+                return True
+            if not may_have_acted(error):
+                return None
+            read = self._read(job, self._gateway.open_positions(account))
+            positions = await self._answer(read, f"account {account}: Position/searchOpen (reduction)")
+            held = next((p for p in positions or () if p.contract_id == contract), None)
+            still_above = positions is not None and held is not None and held.size > work.target_size
+            return None if still_above else True
+
+        result = await attempt(reduce, self._policy, recheck=reduced_after_all)
         if result.verdict is Verdict.ALREADY_DONE:
             return True
         if result.verdict is Verdict.OK:

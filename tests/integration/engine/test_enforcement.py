@@ -612,3 +612,24 @@ async def test_cancels_from_the_mirror_do_not_wait_for_order_search(rig: Rig) ->
     assert cancel["body"]["orderId"] == order_id
     assert lag_ms < READ_WAIT_S * TIME_SCALE * 1000 / 2, "sent before the read was given up on"
     assert rig.sim_positions() == [] and rig.sim_orders() == []
+
+
+@pytest.mark.parametrize("rig", [{"rest_timeout_s": 0.3}], indirect=True)
+async def test_a_partial_close_whose_reply_was_lost_is_not_sent_again(rig: Rig) -> None:
+    """A second partial close would remove more than the rule asked for: after the timeout the position is
+    checked first, and it is already at the target."""
+    contract = await rig.open("MNQ", size=3)
+    rig.mirror = StateManager()  # the enforcer learns the position from REST, and the reduction from events
+    enforcer = rig.build()
+    await rig.control.clear_requests()
+    await rig.control.fault(kind="timeout", path="/api/Position/partialCloseContract", phase="after",
+                            seconds=1)
+    reduce = rig.decision(A.REDUCE_TO_LIMIT, rule_id="RULE-001", contract_id=contract, size=1)
+    enforcer.submit(EnforcementPlan(account_id=rig.account, contract_actions=(reduce,)), None)
+    await enforcer.drain()
+
+    paths = [r["path"] for r in await rig.control.requests()]
+    assert paths.count("/api/Position/partialCloseContract") == 1
+    assert [(p.contract_id, p.size) for p in rig.sim_positions()] == [(contract, 2)]
+    [row] = await rig.rows()
+    assert row.outcome == "SUCCESS"
