@@ -22,7 +22,6 @@ from simple_risk_manager.broadcast.protocol import PROTOCOL_VERSION
 from simple_risk_manager.domain.money import to_json_number
 from simple_risk_manager.domain.times import format_utc
 
-
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 

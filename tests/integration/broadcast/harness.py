@@ -76,7 +76,8 @@ class StaticDaemon:
             trade_count=6, trade_counts={"minute": 0, "hour": 2, "session": 6}, lockouts=(),
             positions=(position(account_id).to_dict(),), orders=(),
             quotes={MES: quote(MES, "5923.5").to_dict()},
-            contracts={MES: {"symbol_id": "F.US.MES", "name": "MESH5", "tick_size": 0.25, "tick_value": 1.25}},
+            contracts={MES: {"symbol_id": "F.US.MES", "name": "MESH5", "tick_size": 0.25,
+                             "tick_value": 1.25}},
             rules=({"rule_id": "RULE-003", "name": "Daily Realized Loss", "enabled": True, "limit": 500.0,
                     "current": 193.32, "status": "OK"},),
             recent_trades=(), recent_enforcement=(), stale=False)
@@ -147,7 +148,8 @@ class Peer:
                 received.append(message)
 
     async def send(self, message: Any) -> None:
-        await self.connection.send(message if isinstance(message, str | bytes) else orjson.dumps(message).decode())
+        frame = message if isinstance(message, str | bytes) else orjson.dumps(message).decode()
+        await self.connection.send(frame)
 
     async def send_until_closed(self, frames: Sequence[str]) -> int:
         """Send frames until the server closes the connection; how many went out."""

@@ -29,10 +29,12 @@ async def test_hello_comes_first_with_the_spec_fields(server, make_peer, clock, 
     peer = await make_peer(server)
     hello = await peer.next()
     assert hello == {
-        "v": 1, "type": "hello", "seq": server.last_seq - 1, "ts": format_utc(clock.now()), "account_id": None,
+        "v": 1, "type": "hello", "seq": server.last_seq - 1, "ts": format_utc(clock.now()),
+        "account_id": None,
         "data": {"protocol": 1, "daemon_version": __version__, "run_id": server.run_id,
                  "started_at": "2025-03-04T13:30:02.114Z",
-                 "accounts": [{"account_id": A1, "nickname": "Eval 50K"}, {"account_id": A2, "nickname": None},
+                 "accounts": [{"account_id": A1, "nickname": "Eval 50K"},
+                              {"account_id": A2, "nickname": None},
                               {"account_id": A3, "nickname": "Funded"}],
                  "quote_max_hz": 4}}
     assert re.fullmatch(r"[0-9a-f]{8}", server.run_id)
