@@ -26,11 +26,11 @@ class DailyRotatingFileHandler(logging.FileHandler):
     def __init__(self, path: Path, *, keep: int, compress: bool) -> None:
         if keep < 1:
             raise ValueError(f"{path.name}: keep must be at least 1 (got {keep})")
-        super().__init__(path, encoding="utf-8", delay=True)
+        self._day = _content_day(path)  # before the file is opened (and maybe created)
+        super().__init__(path, encoding="utf-8")
         self.path = path
         self.keep = keep
         self.compress = compress
-        self._day = _content_day(path)
         self._rotated = re.compile(
             re.escape(path.name) + r"\.(\d{4}-\d{2}-\d{2})(?:\.(\d+))?(?:\.gz)?$"
         )
