@@ -212,16 +212,14 @@ class BroadcastServer:
         holders = self._provider.accounts_holding(contract_id)
         if not holders:
             return
-        shared: list[bytes | None] = []
-
-        def frame() -> bytes | None:
-            if not shared:
-                shared.append(self._frame(MARKET_QUOTE, seq, None, data))
-            return shared[0]
-
-        for session in self._sessions.values():
-            if session.subscription.covers_any(holders):
-                session.offer_quote(contract_id, data, frame)
+        targets = [s for s in self._sessions.values() if s.subscription.covers_any(holders)]
+        if not targets:
+            return
+        frame = self._frame(MARKET_QUOTE, seq, None, data)
+        if frame is None:
+            return
+        for session in targets:
+            session.offer_quote(contract_id, data, frame)
 
     def _released_quote_frame(self, data: QuoteData) -> bytes | None:
         return self._frame(MARKET_QUOTE, self._next_seq(), None, data)

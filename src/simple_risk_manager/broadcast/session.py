@@ -62,13 +62,10 @@ class ClientSession:
         self._queue.append((frame, quote_contract))
         self._wake.set()
 
-    def offer_quote(self, contract_id: str, data: QuoteData, frame: Callable[[], bytes | None]) -> None:
-        """Enqueue the quote now (the frame shared by every client) or let the throttle hold it."""
-        if self.closing or not self.quotes.offer(contract_id, data):
-            return
-        encoded = frame()
-        if encoded is not None:
-            self.enqueue(encoded, contract_id)
+    def offer_quote(self, contract_id: str, data: QuoteData, frame: bytes) -> None:
+        """Enqueue the quote now (`frame` is shared by every client) or let the throttle hold `data`."""
+        if not self.closing and self.quotes.offer(contract_id, data):
+            self.enqueue(frame, contract_id)
 
     def close_after_pending(self, code: CloseCode, reason: str) -> None:
         """Close once the frames already queued are sent."""
@@ -108,7 +105,9 @@ class ClientSession:
 
     def _release_quote(self, contract_id: str, data: QuoteData) -> None:
         frame = self._quote_frame(data)
-        if frame is not None:
+        if frame is None:
+            self.quotes.sent(contract_id)  # nothing went into the queue: free the lane
+        else:
             self.enqueue(frame, contract_id)
 
     async def _send_loop(self) -> None:
