@@ -44,9 +44,11 @@ class ShutdownSignals:
             raise RuntimeError("shutdown signal handlers are already installed")
         stop_signals = _existing(_STOP_SIGNAL_NAMES)
         ignored = _existing(_IGNORED_SIGNAL_NAMES)
+        for sig in (*stop_signals, *ignored):
+            self._previous[sig] = signal.getsignal(sig)
         if sys.platform == "win32":
             for sig in stop_signals:
-                self._previous[sig] = signal.signal(sig, self._on_windows_signal)
+                signal.signal(sig, self._on_windows_signal)
                 self._installed.append(sig)
         else:
             for sig in stop_signals:
@@ -57,13 +59,14 @@ class ShutdownSignals:
                 self._installed.append(sig)
 
     def uninstall(self) -> None:
-        """Give the signals back: default behaviour on POSIX, the previous handlers on Windows."""
+        """Give the signals back to the handlers they had before `install`."""
         installed, self._installed = self._installed, []
         for sig in installed:
-            if sys.platform == "win32":
-                signal.signal(sig, self._previous.pop(sig))
-            else:
+            if sys.platform != "win32":
                 self._loop.remove_signal_handler(sig)
+            previous = self._previous.pop(sig)
+            if previous is not None:  # None: set outside Python, nothing to restore
+                signal.signal(sig, previous)
 
     def request_stop(self, reason: str) -> None:
         """Ask for the graceful shutdown; safe from any thread. Later requests are logged only."""
