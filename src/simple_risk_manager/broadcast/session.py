@@ -46,10 +46,6 @@ class ClientSession:
         """A close has been decided: nothing more is queued and inbound frames are ignored."""
         return self._close_code is not None
 
-    @property
-    def close_code(self) -> CloseCode | None:
-        return self._close_code
-
     def start(self) -> None:
         self._sender = asyncio.create_task(self._send_loop(), name="broadcast-client-sender")
 
