@@ -22,12 +22,11 @@ lockout expiry, daily reset). A bad item is logged and skipped: `handle` never r
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from simple_risk_manager.clock import Clock
 from simple_risk_manager.config.loader import LoadedConfig
@@ -101,6 +100,12 @@ _ALL_EVENT_TYPES: Final[tuple[EventType, ...]] = (
     Sweep, ConnectionChanged)
 #: Transitions that change whether the account holds the contract (market-hub subscriptions).
 _HOLDING_CHANGES: Final = frozenset({PositionTransition.OPENED, PositionTransition.CLOSED})
+
+
+class ItemSource(Protocol):
+    """Where the `dispatcher` task takes its items from: an `asyncio.Queue` of items or of gateway events."""
+
+    async def get(self) -> Item: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +193,7 @@ class Dispatcher:
             self.dropped += 1
             log.exception("dispatcher: dropped %s after an error", type(item).__name__)
 
-    async def run(self, queue: asyncio.Queue[Item]) -> None:
+    async def run(self, queue: ItemSource) -> None:
         """The `dispatcher` task: handle items in queue order until cancelled."""
         while True:
             self.handle(await queue.get())
@@ -443,8 +448,8 @@ class Dispatcher:
             expired = GraceExpired(str(timer.payload["contract_id"]))
             self._enforce(account_id, self._evaluate(account_id, expired, now), now)
         else:
+            self._arm_session_end_timer(account_id, now)  # first: the next end must come whatever happens
             self._enforce(account_id, self._evaluate(account_id, SessionBoundary(), now), now)
-            self._arm_session_end_timer(account_id, now)
         return False
 
     def _arm_reset_timer(self, account_id: int) -> None:
