@@ -2,7 +2,7 @@
 
 Each carries what the update produced (a position transition, a fill's new-order flag and counts), so a
 rule never recomputes what a tracker already decided. Routing (which rules see which event) is in
-`routing.py`.
+`engine/routing.py`.
 """
 
 from __future__ import annotations

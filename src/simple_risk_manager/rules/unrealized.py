@@ -50,13 +50,21 @@ def evaluate_unrealized(view: AccountView, event: RuleEvent, rule_id: str,
         only = None
     else:
         return NOTHING
-    upnl = view.account_upnl()
     if config.scope == "total":
-        return _total(view, rule_id, upnl, config.lockout, threshold)
+        return _total(view, rule_id, view.account_upnl(), config.lockout, threshold)
+    if only is not None and not _breached_alone(view, only, threshold):
+        return NOTHING  # the hot path: one quote values one position, not the whole account
+    upnl = view.account_upnl()  # a breach (or a Sweep): the details list skipped and stale positions
     decisions = tuple(_close(view, rule_id, upnl, contract_id, threshold)
                       for contract_id, value in sorted(upnl.per_position.items())
                       if only in (None, contract_id) and threshold.breached(value))
     return RuleResult(decisions=decisions) if decisions else NOTHING
+
+
+def _breached_alone(view: AccountView, contract_id: str, threshold: Threshold) -> bool:
+    position = view.position(contract_id)
+    value = None if position is None else view.upnl(position)
+    return value is not None and threshold.breached(value)
 
 
 def _close(view: AccountView, rule_id: str, upnl: AccountUpnl, contract_id: str,
