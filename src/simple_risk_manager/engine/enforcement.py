@@ -179,7 +179,7 @@ class Enforcer:
         self._dry_run = settings.dry_run
         self._policy = RetryPolicy(settings.max_attempts, float(settings.retry_delay_seconds), sleep)
         self._recorder = OutcomeRecorder(journal, broadcaster, clock)
-        self.registry = InFlightRegistry(clock)
+        self._registry = InFlightRegistry(clock)
         self._stop_tags: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -196,13 +196,13 @@ class Enforcer:
             log.critical("account %d: enforcement could not start", plan.account_id, exc_info=True)
 
     def is_own_order(self, order: Order) -> bool:
-        return self.registry.is_own_order(order)
+        return self._registry.is_own_order(order)
 
     def observe_position(self, position: Position) -> None:
-        self.registry.observe_position(position)
+        self._registry.observe_position(position)
 
     def observe_order(self, order: Order) -> None:
-        self.registry.observe_order(order)
+        self._registry.observe_order(order)
 
     async def drain(self) -> None:
         """Wait until every enforcement in flight has finished (tests; shutdown uses `close`)."""
@@ -234,9 +234,9 @@ class Enforcer:
             self._recorder.applied(alert)
         broker_actions = [a for a in (plan.flatten, *plan.contract_actions, *plan.rejects) if a is not None]
         for action in broker_actions:
-            covered = self.registry.covering(action)
+            covered = self._registry.covering(action)
             if covered is not None:
-                running = self.registry.flatten(action.account_id)
+                running = self._registry.flatten(action.account_id)
                 if action.action.is_account_wide and running is not None:
                     running.rerun = True
                 log.debug("%s %s account %d absorbed: %s", action.rule_id, action.action.value,
@@ -256,7 +256,7 @@ class Enforcer:
     def _register(self, job: _Job) -> Awaitable[None] | None:
         """Register the decision in flight and return its enforcement; None (with the reason in the
         tally) when the decision lacks what its action needs."""
-        registry, account, action = self.registry, job.account_id, job.action
+        registry, account, action = self._registry, job.account_id, job.action
         contract, kind = action.contract_id, action.action
         if kind.is_account_wide:
             return self._flatten(job, registry.start_flatten(account))
@@ -289,14 +289,14 @@ class Enforcer:
                 return None
             self._stop_tags[account] = self._stop_tags.get(account, 0) + 1
             tag = f"RM-{self._run_id}-{self._stop_tags[account]}"
-            return self._place_stop(job, self.registry.start_place(account, contract, tag),
+            return self._place_stop(job, self._registry.start_place(account, contract, tag),
                                     OrderSide[str(side_name)])
         if op == STOP_MODIFY and order_id is not None:
-            self.registry.note_modify(account, order_id)
+            self._registry.note_modify(account, order_id)
             return self._modify_stop(job, order_id)
         if op == STOP_REMOVE and order_id is not None:
             known = self._mirror_order(account, order_id)
-            return self._remove_stop(job, self.registry.start_cancel(account, order_id, known))
+            return self._remove_stop(job, self._registry.start_cancel(account, order_id, known))
         job.tally.fail(f"not executed: AUTO_STOP_LOSS op {op!r} lacks what it needs (RULE-012 contract)")
         return None
 
@@ -389,7 +389,7 @@ class Enforcer:
                          extra={"account_id": job.account_id, "rule_id": job.action.rule_id})
             self._refusal_alert(job)
         finally:
-            self.registry.end_flatten(work)
+            self._registry.end_flatten(work)
 
     async def _flatten_pass(self, job: _Job, work: FlattenWork) -> None:
         account = job.account_id
@@ -413,14 +413,14 @@ class Enforcer:
             succeeded = await self._close_attempts(job, work)
             self._refusal_alert(job)
         finally:
-            self.registry.end_position_work(work, succeeded)
+            self._registry.end_position_work(work, succeeded)
 
     def _close_contract(self, job: _Job, contract_id: str, position: Position | None) -> Awaitable[bool]:
         """Register the contract's close now (or find the one in flight) and return the job closing it."""
-        running = self.registry.closes(job.account_id, contract_id)
+        running = self._registry.closes(job.account_id, contract_id)
         if running:
             return self._after_close(job, running[0])
-        work = self.registry.start_position_work(job.account_id, contract_id, PositionWorkKind.CLOSE,
+        work = self._registry.start_position_work(job.account_id, contract_id, PositionWorkKind.CLOSE,
                                                  position)
         return self._own_close(job, work)
 
@@ -438,7 +438,7 @@ class Enforcer:
             succeeded = await self._close_attempts(job, work)
             return succeeded
         finally:
-            self.registry.end_position_work(work, succeeded)
+            self._registry.end_position_work(work, succeeded)
 
     async def _close_attempts(self, job: _Job, work: PositionWork) -> bool:
         """`Position/closeContract` until confirmed flat, within the attempts; an unconfirmed close
@@ -447,7 +447,7 @@ class Enforcer:
         account, contract = work.account_id, work.contract_id
 
         async def close() -> None:
-            self.registry.touch(work)
+            self._registry.touch(work)
             await self._replied(job, self._gateway.close_position(account, contract, urgent=True))
 
         left = self._policy.max_attempts
@@ -501,13 +501,13 @@ class Enforcer:
 
     def _cancel_job(self, job: _Job, order: Order) -> Awaitable[None]:
         """The order's cancel, registered now (not when its task first runs): no other job sends it too."""
-        return self._cancel_once(job, self.registry.start_cancel(job.account_id, order.id, order))
+        return self._cancel_once(job, self._registry.start_cancel(job.account_id, order.id, order))
 
     def _to_cancel(self, job: _Job, contract_id: str | None, order: Order) -> bool:
         return (order.account_id == job.account_id and _cancellable(order)
                 and (contract_id is None or order.contract_id == contract_id)
-                and not self.registry.is_close_order(order)
-                and not self.registry.cancelling(job.account_id, order.id))
+                and not self._registry.is_close_order(order)
+                and not self._registry.cancelling(job.account_id, order.id))
 
     async def _cancel_once(self, job: _Job, work: CancelWork) -> None:
         try:
@@ -515,7 +515,7 @@ class Enforcer:
             if result.verdict is Verdict.REFUSED:
                 job.refused.append(f"order {work.order_id}: {result.error}")
         finally:
-            self.registry.end_cancel(work)
+            self._registry.end_cancel(work)
 
     async def _cancel(self, job: _Job, work: CancelWork) -> Attempted[None]:
         """`Order/cancel` within the attempts; OrderNotFound is done already. A refusal is returned
@@ -571,14 +571,14 @@ class Enforcer:
             else:
                 succeeded = await self._partial_close(job, work)
         finally:
-            self.registry.end_position_work(work, succeeded)
+            self._registry.end_position_work(work, succeeded)
 
     async def _partial_close(self, job: _Job, work: PositionWork) -> bool:
         await job.commit.wait()
         account, contract, size = work.account_id, work.contract_id, work.size or 0
 
         async def reduce() -> bool:
-            self.registry.touch(work)
+            self._registry.touch(work)
             await self._replied(job, self._gateway.partial_close_position(account, contract, size,
                                                                           urgent=True))
             return True
@@ -637,7 +637,7 @@ class Enforcer:
             if contract is not None and (filled or unknown or refused):
                 await self._close_contract(job, contract, self._mirror_position(job.account_id, contract))
         finally:
-            self.registry.end_cancel(work)
+            self._registry.end_cancel(work)
 
     # --- AUTO_STOP_LOSS ----------------------------------------------------------------------------
 
@@ -672,7 +672,7 @@ class Enforcer:
             if not result.ok:
                 job.tally.fail(f"place stop {work.tag} on {contract}: {result.error}")
         finally:
-            self.registry.end_place(work)
+            self._registry.end_place(work)
 
     async def _modify_stop(self, job: _Job, order_id: int) -> None:
         await job.commit.wait()
@@ -692,4 +692,4 @@ class Enforcer:
             if result.verdict is Verdict.REFUSED:
                 job.tally.fail(f"cancel stop order {work.order_id}: {result.error}")
         finally:
-            self.registry.end_cancel(work)
+            self._registry.end_cancel(work)
