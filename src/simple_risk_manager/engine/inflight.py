@@ -107,7 +107,6 @@ class PlaceWork:
     contract_id: str
     tag: str
     order_id: int | None = None
-    seen: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _op(decision: EnforcementAction) -> str | None:
@@ -291,4 +290,3 @@ class InFlightRegistry:
         placement = self._placements.get((order.account_id, order.contract_id))
         if placement is not None and order.custom_tag == placement.tag:
             placement.order_id = order.id
-            placement.seen.set()
