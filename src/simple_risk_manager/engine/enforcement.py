@@ -393,8 +393,8 @@ class Enforcer:
 
     async def _flatten_pass(self, job: _Job, work: FlattenWork) -> None:
         account = job.account_id
-        orders_read = self._read(job, self._gateway.open_orders(account))
-        positions_read = self._read(job, self._gateway.open_positions(account))
+        orders_read = self._read(job, self._gateway.open_orders(account, urgent=True))
+        positions_read = self._read(job, self._gateway.open_positions(account, urgent=True))
         await self._cancel_working(job, None, orders_read)
         broker_positions = await self._answer(positions_read, f"account {account}: Position/searchOpen")
         positions = self._open_positions(account, broker_positions)
@@ -406,7 +406,7 @@ class Enforcer:
         account, contract = job.account_id, work.contract_id
         succeeded = False
         try:
-            orders_read = self._read(job, self._gateway.open_orders(account))
+            orders_read = self._read(job, self._gateway.open_orders(account, urgent=True))
             await self._cancel_working(job, contract, orders_read)
             if work.side is None and (held := self._mirror_position(account, contract)) is not None:
                 work.aim(held)
@@ -471,7 +471,7 @@ class Enforcer:
         if await _race(waiting, CONFIRM_AFTER_S, self._sleep):
             return True
         waiting.cancel()
-        read = self._read(job, self._gateway.open_positions(work.account_id))
+        read = self._read(job, self._gateway.open_positions(work.account_id, urgent=True))
         positions = await self._answer(read, f"account {work.account_id}: Position/searchOpen (confirmation)")
         if work.confirmed.is_set():
             return True
@@ -557,7 +557,7 @@ class Enforcer:
         succeeded = False
         try:
             if work.side is None:  # the mirror did not know the position: ask the broker
-                read = self._read(job, self._gateway.open_positions(account))
+                read = self._read(job, self._gateway.open_positions(account, urgent=True))
                 broker = await self._answer(read, f"account {account}: Position/searchOpen")
                 held = self._open_positions(account, broker).get(contract)
                 if held is None:
@@ -590,7 +590,7 @@ class Enforcer:
                 return True
             if not may_have_acted(error):
                 return None
-            read = self._read(job, self._gateway.open_positions(account))
+            read = self._read(job, self._gateway.open_positions(account, urgent=True))
             positions = await self._answer(read, f"account {account}: Position/searchOpen (reduction)")
             held = next((p for p in positions or () if p.contract_id == contract), None)
             still_above = positions is not None and held is not None and held.size > work.target_size
@@ -658,7 +658,7 @@ class Enforcer:
                 if not may_have_acted(error):
                     return None
                 if work.order_id is None:
-                    read = self._read(job, self._gateway.open_orders(account))
+                    read = self._read(job, self._gateway.open_orders(account, urgent=True))
                     orders = await self._answer(read, f"account {account}: Order/searchOpen (tag {work.tag})")
                     found = next((o for o in orders or () if o.custom_tag == work.tag), None)
                     if found is not None:

@@ -206,8 +206,8 @@ class ProjectXGateway:
     async def search_contracts(self, text: str, live: bool = False) -> list[ContractMetadata]:
         return await self._rest.search_contracts(self._any_session(), text, live)
 
-    async def open_positions(self, account_id: int) -> list[Position]:
-        return await self._rest.open_positions(self._session(account_id), account_id)
+    async def open_positions(self, account_id: int, *, urgent: bool = False) -> list[Position]:
+        return await self._rest.open_positions(self._session(account_id), account_id, urgent=urgent)
 
     async def close_position(self, account_id: int, contract_id: str, *, urgent: bool = False) -> None:
         await self._rest.close_position(self._session(account_id), account_id, contract_id, urgent=urgent)
@@ -217,8 +217,8 @@ class ProjectXGateway:
         await self._rest.partial_close_position(self._session(account_id), account_id, contract_id, size,
                                                 urgent=urgent)
 
-    async def open_orders(self, account_id: int) -> list[Order]:
-        return await self._rest.open_orders(self._session(account_id), account_id)
+    async def open_orders(self, account_id: int, *, urgent: bool = False) -> list[Order]:
+        return await self._rest.open_orders(self._session(account_id), account_id, urgent=urgent)
 
     async def search_orders(self, account_id: int, start: datetime,
                             end: datetime | None = None) -> list[Order]:

@@ -269,8 +269,9 @@ class RestApi:
         now = self._clock.now()
         return _items(CONTRACT_SEARCH, reply, "contracts", lambda item: ContractMetadata.from_api(item, now))
 
-    async def open_positions(self, session: AuthSession, account_id: int) -> list[Position]:
-        reply = await self._client.call(POSITION_OPEN, {"accountId": account_id}, session)
+    async def open_positions(self, session: AuthSession, account_id: int, *,
+                             urgent: bool = False) -> list[Position]:
+        reply = await self._client.call(POSITION_OPEN, {"accountId": account_id}, session, urgent=urgent)
         now = self._clock.now()
         return _items(POSITION_OPEN, reply, "positions", lambda item: Position.from_api(item, now))
 
@@ -286,8 +287,9 @@ class RestApi:
         body = {"accountId": account_id, "contractId": contract_id, "size": size}
         await self._client.call(POSITION_PARTIAL_CLOSE, body, session, urgent=urgent)
 
-    async def open_orders(self, session: AuthSession, account_id: int) -> list[Order]:
-        reply = await self._client.call(ORDER_OPEN, {"accountId": account_id}, session)
+    async def open_orders(self, session: AuthSession, account_id: int, *,
+                          urgent: bool = False) -> list[Order]:
+        reply = await self._client.call(ORDER_OPEN, {"accountId": account_id}, session, urgent=urgent)
         now = self._clock.now()
         return _items(ORDER_OPEN, reply, "orders", lambda item: Order.from_api(item, now))
 

@@ -110,6 +110,11 @@ async def test_enforcement_is_never_held_back_by_the_request_budget(make_gateway
         assert not held_back.done()
         assert budget.in_window() == 6  # counted all the same
         assert await count(control, "/api/Position/searchOpen") == 0
+        async with asyncio.timeout(10):  # enforcement's own reads go through as well (D-52)
+            assert await gateway.open_positions(ACCOUNT, urgent=True) == []
+            assert await gateway.open_orders(ACCOUNT, urgent=True) == []
+        assert not held_back.done()
+        assert budget.in_window() == 8
     finally:
         held_back.cancel()
 
