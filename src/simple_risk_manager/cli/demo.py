@@ -1,0 +1,48 @@
+"""`srm demo [--plain] [--duration SECONDS]`: the offline demo (`cli.md` §0.1, `demo/runner.py`).
+
+The live log is shown both with `--plain` (or without a terminal) and in a terminal: the Trader
+dashboard that a terminal gets per §0.1 plugs in here as another `DemoView` once it exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from zoneinfo import ZoneInfo
+
+from simple_risk_manager.clock import SystemClock
+from simple_risk_manager.demo.config_files import ZONE
+from simple_risk_manager.demo.live_log import LiveLog
+from simple_risk_manager.demo.runner import run_demo
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="offline demo: simulator, daemon and a scripted trader breaking the rules",
+        description="Start the ProjectX Gateway simulator and a daemon configured for it (throw-away "
+        "directory, free loopback ports), then trade through the simulator so the rules fire, and show "
+        "the daemon's events and enforcement as a live log with a final summary.",
+    )
+    parser.add_argument("--plain", action="store_true",
+                        help="print the live log and summary (the default without a terminal)")
+    parser.add_argument("--duration", type=_seconds, metavar="SECONDS",
+                        help="stop cleanly after this many seconds (default: when the script is done)")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    clock = SystemClock()
+    view = LiveLog(sys.stdout, ZoneInfo(ZONE), clock)
+    return asyncio.run(run_demo(view, view.format, clock, args.duration))
