@@ -2,6 +2,10 @@
 
 Each subcommand module exposes ``register(subparsers)``, which adds its parser and sets
 ``func`` to a callable taking the parsed namespace and returning the process exit code.
+
+The directory flags (`--config-dir`, `--data-dir`, `--log-dir`) are accepted before the subcommand
+too (`cli.md` §0): given there, they fill the subcommand's own flag of the same name when it was not
+given after the subcommand (after wins).
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ import sys
 from collections.abc import Sequence
 
 from simple_risk_manager import __version__
-from simple_risk_manager.cli import check_config, sim
+from simple_risk_manager.cli import check_config, run, sim
+from simple_risk_manager.runtime.paths import DirectoryKind
+
+#: Where a directory flag given before the subcommand is kept until it is merged.
+_SHARED_PREFIX = "shared_"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simple Risk Manager: a real-time risk guard for TopstepX / ProjectX accounts.",
     )
     parser.add_argument("--version", action="version", version=f"srm {__version__}")
+    for kind in DirectoryKind:
+        parser.add_argument(kind.flag, metavar="DIR", dest=_SHARED_PREFIX + _dest(kind), help=kind.help)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for module in _SUBCOMMANDS:
@@ -27,12 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SUBCOMMANDS = [check_config, sim]
+_SUBCOMMANDS = [check_config, run, sim]
+
+
+def _dest(kind: DirectoryKind) -> str:
+    return kind.flag.removeprefix("--").replace("-", "_")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for kind in DirectoryKind:
+        shared = getattr(args, _SHARED_PREFIX + _dest(kind))
+        if shared is not None and getattr(args, _dest(kind), None) is None:
+            setattr(args, _dest(kind), shared)
     code: int = args.func(args)
     return code
 
