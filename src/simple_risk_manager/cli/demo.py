@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import sys
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
+    if isinstance(sys.stdout, io.TextIOWrapper):  # a console that cannot show a character gets "?"
+        sys.stdout.reconfigure(errors="replace")
     clock = SystemClock()
     view = LiveLog(sys.stdout, ZoneInfo(ZONE), clock)
     return asyncio.run(run_demo(view, view.format, clock, args.duration))

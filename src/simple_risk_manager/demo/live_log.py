@@ -24,6 +24,8 @@ _ACCOUNT_WIDTH: Final = 20
 _CENT: Final = Decimal("0.01")
 #: Market orders are shown through their fill and position lines; their order events only when unusual.
 _MARKET_ORDER_SHOWN: Final = frozenset({"CANCELLED", "REJECTED", "EXPIRED"})
+_ASCII: Final = str.maketrans({"→": "->", "←": "<-", "≥": ">=", "≤": "<=", "–": "-", "—": "-", "×": "x",
+                               "…": "...", "•": "*", "−": "-", "\u00a0": " "})
 
 
 def money(value: Any) -> str:
@@ -37,7 +39,14 @@ def signed_money(value: Any) -> str:
 
 
 def price(value: Any) -> str:
-    return str(Decimal(str(value)))
+    """At least two decimals, as a platform shows prices (`21000` → `21000.00`, `2400.1` → `2400.10`)."""
+    amount = Decimal(str(value))
+    return str(amount if -amount.as_tuple().exponent > 2 else amount.quantize(_CENT))
+
+
+def ascii_text(text: str) -> str:
+    """The daemon's reasons use a few typographic symbols; the log stays ASCII on every console."""
+    return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
 
 
 def contract_name(contract_id: Any) -> str:
@@ -63,10 +72,12 @@ class LogFormat:
         return instant.astimezone(self.zone).strftime("%H:%M:%S")
 
     def until(self, text: Any, reference: datetime) -> str:
-        """A lock end in local time; the weekday too when it is not on the reference's local day."""
+        """A lock end in local time (seconds only when it has some, as a cooldown's end does); the
+        weekday too when it is not on the reference's local day."""
         local = parse_utc(str(text)).astimezone(self.zone)
+        clock = "%H:%M:%S" if local.second or local.microsecond else "%H:%M"
         same_day = local.date() == reference.astimezone(self.zone).date()
-        return local.strftime("%H:%M %Z" if same_day else "%a %H:%M %Z")
+        return local.strftime(f"{clock} %Z" if same_day else f"%a {clock} %Z")
 
     def account(self, account_id: int | None) -> str:
         if account_id is None:
@@ -75,7 +86,7 @@ class LogFormat:
         return label[:_ACCOUNT_WIDTH].ljust(_ACCOUNT_WIDTH)
 
     def line(self, instant: datetime, account_id: int | None, text: str) -> str:
-        return f"{self.clock_time(instant)}  {self.account(account_id)}  {text}"
+        return ascii_text(f"{self.clock_time(instant)}  {self.account(account_id)}  {text}")
 
     # --- messages ----------------------------------------------------------------------------------
 
@@ -94,7 +105,8 @@ class LogFormat:
 
     def describe(self, message: Message) -> str | None:
         """The line text of one message without time and account (the summary's headlines)."""
-        return self.text(message, parse_utc(message.ts))
+        text = self.text(message, parse_utc(message.ts))
+        return None if text is None else ascii_text(text)
 
     def text(self, message: Message, at: datetime) -> str | None:
         data = message.data

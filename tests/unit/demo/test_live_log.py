@@ -11,7 +11,15 @@ import pytest
 
 from simple_risk_manager.broadcast.frames import Message
 from simple_risk_manager.clock import ManualClock
-from simple_risk_manager.demo.live_log import LiveLog, LogFormat, contract_name, money, signed_money
+from simple_risk_manager.demo.live_log import (
+    LiveLog,
+    LogFormat,
+    ascii_text,
+    contract_name,
+    money,
+    price,
+    signed_money,
+)
 
 CHICAGO = ZoneInfo("America/Chicago")
 PAD = " " * 20
@@ -46,7 +54,7 @@ SPEC_EXAMPLES = [
         "trade_id": 310045, "contract_id": "CON.F.US.MES.H25", "side": "SELL", "size": 3, "price": 5924.0,
         "profit_and_loss": 41.25, "fees": 2.22, "voided": False, "order_id": 771240,
         "daily_realized_pnl": -154.29, "daily_fees": 15.54, "trade_count": 7}),
-        [f"09:03:02  {EVAL}  fill SELL 3 MES H25 @ 5924.0 (P&L +41.25, fees 2.22) -> day -154.29, "
+        [f"09:03:02  {EVAL}  fill SELL 3 MES H25 @ 5924.00 (P&L +41.25, fees 2.22) -> day -154.29, "
          "7 trades"], id="5.1 GatewayUserTrade"),
     pytest.param(msg("GatewayUserPosition", "2025-03-04T15:03:02.121Z", 4411, {
         "position_id": 90211, "contract_id": "CON.F.US.MES.H25", "type": "LONG", "size": 0,
@@ -56,7 +64,7 @@ SPEC_EXAMPLES = [
         "order_id": 771203, "contract_id": "CON.F.US.MES.H25", "type": "STOP", "side": "SELL", "size": 3,
         "limit_price": None, "stop_price": 5912.0, "status": "CANCELLED", "filled_size": 0,
         "fill_price": None, "is_stop_loss": True}),
-        [f"09:03:02  {EVAL}  order 771203 SELL STOP 3 MES H25 stop 5912.0 CANCELLED (stop-loss)"],
+        [f"09:03:02  {EVAL}  order 771203 SELL STOP 3 MES H25 stop 5912.00 CANCELLED (stop-loss)"],
         id="5.3 GatewayUserOrder"),
     pytest.param(msg("MarketQuote", "2025-03-04T15:03:02.402Z", None, {
         "contract_id": "CON.F.US.MNQ.H25", "bid": 21004.25, "ask": 21004.5, "last": 21004.5}),
@@ -111,7 +119,7 @@ MORE_CASES = [
     pytest.param(msg("GatewayUserOrder", "2025-03-04T15:03:02.140Z", 4411, {
         "order_id": 10, "contract_id": "CON.F.US.RTY.Z26", "type": "LIMIT", "side": "BUY", "size": 1,
         "limit_price": 2390.0, "status": "OPEN"}),
-        [f"09:03:02  {EVAL}  order 10 BUY LIMIT 1 RTY Z26 limit 2390.0 OPEN"], id="limit order"),
+        [f"09:03:02  {EVAL}  order 10 BUY LIMIT 1 RTY Z26 limit 2390.00 OPEN"], id="limit order"),
     pytest.param(msg("lockout_set", "2025-03-04T16:40:12.730Z", 4411, {
         "rule_id": "RULE-010", "reason": "canTrade is false", "kind": "condition", "locked_until": None}),
         [f"10:40:12  {EVAL}  LOCKED by RULE-010 until the broker re-enables trading (condition) - "
@@ -137,6 +145,16 @@ MORE_CASES = [
         "execution_time_ms": 3, "details": {"positions_closed": 0, "orders_cancelled": 0}}),
         [f"10:40:12  {EVAL}  RULE-012 AUTO_STOP_LOSS - stop 20997.25 [SUCCESS, 3 ms]"],
         id="action without effects"),
+    pytest.param(msg("enforcement_action", "2025-03-04T16:40:12.911Z", 4411, {
+        "action": "AUTO_STOP_LOSS", "rule_id": "RULE-012", "outcome": "SUCCESS", "execution_time_ms": 1,
+        "reason": "move stop 20997.25 → 21000.50 (breakeven: best +11 ticks ≥ trigger 8)", "details": {}}),
+        [f"10:40:12  {EVAL}  RULE-012 AUTO_STOP_LOSS - move stop 20997.25 -> 21000.50 (breakeven: best +11 "
+         "ticks >= trigger 8) [SUCCESS, 1 ms]"], id="the daemon's typographic symbols become ASCII"),
+    pytest.param(msg("lockout_set", "2025-03-04T16:40:12.730Z", 4411, {
+        "rule_id": "RULE-007", "reason": "loss tier 100.00", "kind": "duration",
+        "locked_until": "2025-03-04T16:40:27.730Z"}),
+        [f"10:40:12  {EVAL}  LOCKED by RULE-007 until 10:40:27 CST (duration) - loss tier 100.00"],
+        id="a short lock shows its seconds"),
     pytest.param(msg("some_future_type", "2025-03-04T16:40:12.911Z", None, {}), [], id="unknown type"),
 ]
 
@@ -179,8 +197,11 @@ def test_signed_money_is_exact_to_the_cent(value: float, text: str) -> None:
     assert signed_money(value) == text
 
 
-def test_money_and_contract_names() -> None:
+def test_money_prices_and_contract_names() -> None:
     assert money(1.4) == "1.40"
+    assert [price(p) for p in (21000, 2400.1, 21000.25, 60.015)] == ["21000.00", "2400.10", "21000.25",
+                                                                     "60.015"]
+    assert ascii_text("a → b ≥ c – d é") == "a -> b >= c - d ?"
     assert contract_name("CON.F.US.MES.Z26") == "MES Z26"
     assert contract_name("odd-id") == "odd-id"
 
