@@ -19,8 +19,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/srm check-config --config-dir config
-	@echo "The shipped configuration is valid. The offline demo (simulator + daemon + scripted trader) comes next."
+	$(BIN)/srm demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -29,6 +29,8 @@ from simple_risk_manager.demo.feed import DemoView, Feed, Predicate
 from simple_risk_manager.demo.sim_control import OrderType, Side, SimControl, SimError
 
 STEP_TIMEOUT_S: Final = 20.0
+#: A pause before each step, so a person watching the log (or the dashboard) can follow the story.
+STEP_PAUSE_S: Final = 1.0
 #: RULE-012 modifies a stop at most once per second (`rules.md` D-29); the trader lets that pass.
 STOP_MODIFY_INTERVAL_S: Final = 1.2
 MES, ES, MNQ = "MES", "EP", "MNQ"  # ProjectX roots (EP is the E-mini S&P 500, `ES` in the rules)
@@ -182,11 +184,13 @@ def scenarios(trader: ScriptedTrader, ids: Mapping[str, int], schedule: DemoSche
     )
 
 
-async def run_scenario(scenario: Scenario, feed: Feed, view: DemoView) -> ScenarioResult:
-    """The steps in order; stops at the first expectation that does not come."""
+async def run_scenario(scenario: Scenario, feed: Feed, view: DemoView,
+                       pause_s: float = STEP_PAUSE_S) -> ScenarioResult:
+    """The steps in order, `pause_s` apart; stops at the first expectation that does not come."""
     result = ScenarioResult(scenario)
     start = feed.mark()
     for step in scenario.steps:
+        await asyncio.sleep(pause_s)
         view.narrate(scenario.account_id, step.say)
         mark = feed.mark()
         if step.act is not None:
@@ -210,7 +214,7 @@ async def run_scenario(scenario: Scenario, feed: Feed, view: DemoView) -> Scenar
 
 
 async def run_scenarios(all_scenarios: tuple[Scenario, ...], feed: Feed, view: DemoView,
-                        results: list[ScenarioResult]) -> None:
+                        results: list[ScenarioResult], pause_s: float = STEP_PAUSE_S) -> None:
     """Appends each result as it completes, so a run cut short still reports what it did."""
     for scenario in all_scenarios:
-        results.append(await run_scenario(scenario, feed, view))
+        results.append(await run_scenario(scenario, feed, view, pause_s))

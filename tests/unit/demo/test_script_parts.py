@@ -110,7 +110,7 @@ async def test_a_scenario_acts_then_waits_and_collects_its_enforcement() -> None
 
     scenario = Scenario("RULE-001", "max contracts", 7, (
         Step("buys 6 MES", buy, (Expect("RULE-001 closes", expect.enforced(7, "RULE-001"), timeout_s=5),)),))
-    result = await run_scenario(scenario, feed, view)
+    result = await run_scenario(scenario, feed, view, pause_s=0)
     assert acted == ["buy"]
     assert result.passed and result.missing is None
     assert [m.data["rule_id"] for m in result.actions] == ["RULE-001"]
@@ -129,7 +129,7 @@ async def test_a_missing_expectation_fails_the_scenario_and_stops_it() -> None:
                                               timeout_s=0.01),)),
         Step("buys", later, ()),
     ))
-    result = await run_scenario(scenario, feed, view)
+    result = await run_scenario(scenario, feed, view, pause_s=0)
     assert not result.passed and result.missing == "RULE-011 cancels"
     assert second == []
     assert view.said[-1] == "notice: expected but not seen within the time limit: RULE-011 cancels"
