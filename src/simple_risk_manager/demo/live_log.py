@@ -41,7 +41,8 @@ def signed_money(value: Any) -> str:
 def price(value: Any) -> str:
     """At least two decimals, as a platform shows prices (`21000` → `21000.00`, `2400.1` → `2400.10`)."""
     amount = Decimal(str(value))
-    return str(amount if -amount.as_tuple().exponent > 2 else amount.quantize(_CENT))
+    exponent = amount.as_tuple().exponent
+    return str(amount if isinstance(exponent, int) and exponent < -2 else amount.quantize(_CENT))
 
 
 def ascii_text(text: str) -> str:
