@@ -18,6 +18,9 @@ Per open position (never while the account is locked):
 - A modify is sent only when the stop improves by at least one tick or its size differs from the
   position's, and at most once per order per second; an improvement inside that second waits for the
   next event (D-29).
+- The tracked stop fills → the position is being closed by it: nothing is placed for that contract until
+  its position event (or a post-reconcile `Sweep`) shows what is left, because the fill's order event
+  arrives before its position event and a fresh stop in between could open new exposure.
 - Position closed → cancel the tracked stop if still working; flipped → cancel the old stop (it now sits
   on the side that adds to the position) and manage the new direction from scratch. An own stop left on
   a flat contract or on the wrong side is cancelled too (no stop may outlive its position, D-47/D-50).
@@ -50,7 +53,7 @@ from typing import Any, ClassVar
 
 from simple_risk_manager.config.rule_catalog import rule_info
 from simple_risk_manager.config.rule_sections import TradeManagement
-from simple_risk_manager.domain.enums import EnforcementActionType, OrderSide, PositionType
+from simple_risk_manager.domain.enums import EnforcementActionType, OrderSide, OrderStatus, PositionType
 from simple_risk_manager.domain.models import EnforcementAction, Order, Position
 from simple_risk_manager.domain.money import decimal_text
 from simple_risk_manager.rules.base import NOTHING, AccountView, RuleResult, decision
@@ -84,6 +87,8 @@ class ManagedStop:
     floor: Decimal | None = None
     #: When this rule last sent a modify for `stop_order_id`.
     modified_at: datetime | None = None
+    #: A stop on the closing side filled: wait for the position event before placing anything.
+    stop_filled: bool = False
 
 
 Managed = Mapping[str, ManagedStop]
@@ -115,6 +120,17 @@ def _most_protective(side: PositionType, candidates: Sequence[_Candidate]) -> _C
     return best
 
 
+def _filled_stop(view: AccountView, order: Order, entry: ManagedStop | None) -> ManagedStop | None:
+    """The contract's memory marked `stop_filled` when `order` is a filled stop closing its position."""
+    if entry is None or entry.stop_filled or order.status is not OrderStatus.FILLED or not order.is_stop_type:
+        return None
+    position = view.position(order.contract_id)
+    closing_side = OrderSide.SELL if entry.side is PositionType.LONG else OrderSide.BUY
+    if position is None or order.side is not closing_side:
+        return None
+    return replace(entry, stop_filled=True)
+
+
 def _latest(orders: Sequence[Order]) -> Order | None:
     return max(orders, key=lambda o: (o.updated_at, o.id), default=None)
 
@@ -131,14 +147,19 @@ class TradeManagementRule:
             return NOTHING
         managed: Managed = view.rule_state(self.rule_id) or {}
         restarted: str | None = None
+        settled: str | None = None  # a contract whose position is known again after its stop filled
         if isinstance(event, PositionChanged):
             contracts = [event.position.contract_id]
+            settled = event.position.contract_id
             if event.transition in (PositionTransition.OPENED, PositionTransition.FLIPPED):
                 restarted = event.position.contract_id
         elif isinstance(event, QuoteChanged):
             contracts = [event.contract_id]
         elif isinstance(event, OrderChanged):
             contracts = [event.order.contract_id]
+            filled = _filled_stop(view, event.order, managed.get(event.order.contract_id))
+            if filled is not None:
+                return RuleResult.patched({**managed, event.order.contract_id: filled})
         elif isinstance(event, Sweep):
             own_stops = {o.contract_id for o in view.working_orders()
                          if o.is_stop_type and view.is_own_order(o)}
@@ -149,7 +170,12 @@ class TradeManagementRule:
         decisions: list[EnforcementAction] = []
         skipped: list[str] = []
         for contract_id in contracts:
-            entry, action = self._manage(view, config, contract_id, state.get(contract_id),
+            held = state.get(contract_id)
+            if held is not None and held.stop_filled:
+                if contract_id != settled and not isinstance(event, Sweep):
+                    continue  # the closing fill's position event has not arrived yet
+                held = replace(held, stop_filled=False, stop_order_id=None)
+            entry, action = self._manage(view, config, contract_id, held,
                                          restart=contract_id == restarted, skipped=skipped)
             if entry is None:
                 state.pop(contract_id, None)

@@ -332,3 +332,32 @@ def test_never_acts_on_a_locked_account_or_when_disabled() -> None:
     assert disabled.evaluate(disabled.world.open_position(MNQ, "long", 1, "21000")) == RuleResult()
     fill: FillApplied = desk.world.fill(MNQ, "buy", 1, 21000)
     assert Desk().evaluate(fill) == RuleResult()
+
+
+def test_a_filled_stop_is_not_replaced_before_the_position_event() -> None:
+    """The fill's order event precedes its position event (order, trade, position): placing a fresh stop
+    in between — here on an interleaved quote — would leave a live stop behind on a flat contract."""
+    desk = Desk(**NO_BREAKEVEN, **NO_TRAILING)
+    desk.execute(desk.evaluate(desk.world.open_position(MNQ, "long", 1, "21000.00")))
+    (stop,) = desk.world.view().working_orders(MNQ)
+
+    filled = desk.world.order(MNQ, "sell", 1, type=OrderType.STOP, status=OrderStatus.FILLED,
+                              stop_price=stop.stop_price, order_id=stop.id, custom_tag=stop.custom_tag)
+    assert desk.evaluate(filled).decisions == ()
+    assert desk.evaluate(desk.world.quote(MNQ, last="20997.00")).decisions == ()
+
+    closed = desk.evaluate(desk.world.close_position(MNQ))
+    assert closed.decisions == ()
+    assert MNQ not in desk.memory
+
+
+def test_a_partly_closed_position_gets_a_stop_for_the_rest_once_its_position_event_arrives() -> None:
+    desk = Desk(**NO_BREAKEVEN, **NO_TRAILING)
+    desk.execute(desk.evaluate(desk.world.open_position(MNQ, "long", 2, "21000.00")))
+    (stop,) = desk.world.view().working_orders(MNQ)
+    filled = desk.world.order(MNQ, "sell", 2, type=OrderType.STOP, status=OrderStatus.FILLED,
+                              stop_price=stop.stop_price, order_id=stop.id, custom_tag=stop.custom_tag)
+    assert desk.evaluate(filled).decisions == ()
+
+    (place,) = desk.evaluate(desk.world.open_position(MNQ, "long", 1, "21000.00")).decisions
+    assert place.details["op"] == "place" and place.size == 1
