@@ -1,0 +1,302 @@
+"""The dashboard's fixed rows as styled text (`cli.md` §1.4–§1.9): header, banner, summary strip, footer.
+
+Pure functions of the model and `now`; each row is a list of `(text, style)` pieces, so the Textual
+widgets and the tests read the same thing. Every coloured state also has a word or a sign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Final
+
+from simple_risk_manager.domain.enums import LockoutKind
+from simple_risk_manager.domain.models import Lockout
+from simple_risk_manager.trader import formatting as fmt
+from simple_risk_manager.trader.account_view import AccountView, DataSource
+from simple_risk_manager.trader.alerts import Alert
+from simple_risk_manager.trader.gauges import bar, gauge_level, percent, used_fraction
+from simple_risk_manager.trader.glyphs import Glyphs
+from simple_risk_manager.trader.model import ConnectionMode, Dashboard, Indicator, IndicatorKind
+from simple_risk_manager.trader.payloads import RuleGauge
+from simple_risk_manager.trader.valuation import AccountValue
+
+Piece = tuple[str, str]
+Line = list[Piece]
+
+DAILY_LOSS_RULE: Final = "RULE-003"
+CONTRACTS_RULE: Final = "RULE-001"
+FREQUENCY_RULE: Final = "RULE-006"
+GAUGE_WIDTH: Final = 10
+_MUTED: Final = "dim"
+_LOCKED_STYLE: Final = "bold white on red"
+_COOLDOWN_STYLE: Final = "bold black on yellow"
+_OFFLINE_STYLE: Final = "bold white on dark_red"
+_INDICATOR_STYLES: Final = {
+    IndicatorKind.LIVE: "bold green", IndicatorKind.DEGRADED: "bold yellow",
+    IndicatorKind.RECONNECTING: "bold yellow", IndicatorKind.OFFLINE: "bold red",
+    IndicatorKind.STOPPING: "bold yellow", IndicatorKind.CONNECTING: "bold yellow",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """How to draw: the symbols and the viewer's time zone (None = the machine's)."""
+
+    glyphs: Glyphs
+    zone: tzinfo | None = None
+
+
+def plain(line: Line) -> str:
+    return "".join(text for text, _ in line)
+
+
+def fit(line: Line, width: int) -> Line:
+    """Cut a line to `width` cells, ending in `…` when something was cut."""
+    if sum(len(text) for text, _ in line) <= width:
+        return line
+    result: Line = []
+    room = max(0, width - 1)
+    for text, style in line:
+        if room <= 0:
+            break
+        result.append((text[:room], style))
+        room -= len(text[:room])
+    result.append(("…", ""))
+    return result
+
+
+# --- header ----------------------------------------------------------------------------------
+
+def indicator_text(model: Dashboard, indicator: Indicator, look: Look) -> Piece:
+    g = look.glyphs
+    kind = indicator.kind
+    if kind is IndicatorKind.LIVE:
+        text = f"{g.live} LIVE"
+    elif kind is IndicatorKind.DEGRADED:
+        text = f"{g.degraded} DEGRADED"
+    elif kind is IndicatorKind.RECONNECTING:
+        text = f"{g.reconnecting} RECONNECTING ({model.attempts})"
+    elif kind is IndicatorKind.STOPPING:
+        status = model.daemon.status if model.daemon is not None else "STOPPING"
+        text = f"{g.stopping} {status}"
+    elif kind is IndicatorKind.CONNECTING:
+        text = f"{g.reconnecting} CONNECTING"
+    elif model.saved_at is not None:
+        text = f"{g.offline} OFFLINE {g.dash} saved state {fmt.local_time(model.saved_at, look.zone)}"
+    else:
+        text = f"{g.offline} OFFLINE {g.dash} no saved state"
+    return text, _INDICATOR_STYLES[kind]
+
+
+def header(model: Dashboard, now: datetime, look: Look, width: int) -> Line:
+    g = look.glyphs
+    left: Line = [(" SRM", "bold")]
+    view = model.view
+    if view is not None:
+        name = model.nickname(view.account_id) or "Account"
+        left.append((f" {g.bullet} {name} (#{view.account_id})", "bold"))
+        if view.day_rolled:
+            left.append((f" {g.bullet} trading day ended while the daemon was down", "yellow"))
+        elif view.trading_date is not None:
+            left.append((f" {g.bullet} trading day {view.trading_date.isoformat()}", ""))
+    right: Line = [indicator_text(model, model.indicator(now), look),
+                   (f"    {fmt.local_clock(now, look.zone)} ", "")]
+    gap = width - len(plain(left)) - len(plain(right))
+    if gap < 2:
+        return [*fit(left, max(0, width - len(plain(right)) - 2)), ("  ", ""), *right]
+    return [*left, (" " * gap, ""), *right]
+
+
+# --- banner ----------------------------------------------------------------------------------
+
+def lockout_banner(view: AccountView, now: datetime, look: Look, width: int) -> Line | None:
+    """§1.6: the effective record, its rule and reason, a live countdown, "+N more"."""
+    active = view.active_lockouts(now)
+    if not active:
+        return None
+    g = look.glyphs
+    record = active[0]
+    cooldown = record.kind == LockoutKind.DURATION
+    label, style = ("COOLDOWN", _COOLDOWN_STYLE) if cooldown else ("LOCKED OUT", _LOCKED_STYLE)
+    when = _until_text(record, now, look)
+    more = f" +{len(active) - 1} more" if len(active) > 1 else ""
+    head = f" {g.banner} {label} {g.dash} {record.rule_id} "
+    tail = f" {g.dash} {when}{more} {g.banner}"
+    room = width - len(head) - len(tail)
+    reason = record.reason if len(record.reason) <= room else record.reason[:max(0, room - 1)] + "…"
+    text = head + reason + tail
+    return [(text.ljust(width), style)]
+
+
+def _until_text(record: Lockout, now: datetime, look: Look) -> str:
+    if record.locked_until is None:
+        return "until the broker re-enables trading"
+    remaining = record.remaining_s(now) or 0.0
+    return (f"trading allowed again in {fmt.countdown(remaining)} "
+            f"(at {fmt.local_hhmm(record.locked_until, look.zone, now)})")
+
+
+def alert_line(alert: Alert, waiting: int, width: int) -> Line:
+    text = f" {alert.text}"
+    suffix = (f" (+{waiting} waiting)" if waiting else "") + (
+        " [Enter/Esc to dismiss]" if alert.lifetime_s is None and alert.key is None else "")
+    room = width - len(suffix)
+    if len(text) > room:
+        text = text[:max(0, room - 1)] + "…"
+    return [((text + suffix).ljust(width), alert.kind.style)]
+
+
+def data_age_line(model: Dashboard, now: datetime, look: Look, width: int) -> Line | None:
+    """Offline or reconnecting: how old the data on screen is, in words, prominently."""
+    g = look.glyphs
+    if model.mode is ConnectionMode.OFFLINE:
+        if model.saved_at is not None:
+            age = fmt.short_duration((now - model.saved_at).total_seconds())
+            text = (f" OFFLINE {g.dash} daemon unreachable; saved state as of "
+                    f"{fmt.local_clock(model.saved_at, look.zone)} ({age} old); "
+                    f"positions/orders can be up to 5 s older than the broker; no quotes")
+        elif model.saved_error is not None:
+            text = f" OFFLINE {g.dash} daemon unreachable and {model.saved_error}"
+        else:
+            text = f" OFFLINE {g.dash} daemon unreachable; reading the saved state…"
+        return fit([(text.ljust(width), _OFFLINE_STYLE)], width)
+    return None
+
+
+def banner(model: Dashboard, now: datetime, look: Look, width: int) -> list[Line]:
+    """Row 2 (§1.4): the lockout, the alert on screen and the data's age; empty when all is well."""
+    lines: list[Line] = []
+    age = data_age_line(model, now, look, width)
+    if age is not None:
+        lines.append(age)
+    view = model.view
+    if view is not None:
+        lock = lockout_banner(view, now, look, width)
+        if lock is not None:
+            lines.append(lock)
+    alert = model.alerts.current()
+    if alert is not None:
+        lines.append(alert_line(alert, model.alerts.waiting, width))
+    return lines
+
+
+# --- summary strip ---------------------------------------------------------------------------
+
+def gauge_pieces(rule: RuleGauge | None, current: Decimal | None, look: Look, label: str) -> Line:
+    """`Loss limit [████░░░░░░] 39%`, coloured at 80 % and 100 %, with WARN/LIMIT words."""
+    if rule is None or not rule.enabled or rule.limit is None:
+        return [(f"{label} n/a", _MUTED)]
+    fraction = used_fraction(rule.limit, current)
+    level = gauge_level(fraction, rule.status if current == rule.current else None)
+    g = look.glyphs
+    text = f"{label} {bar(fraction, GAUGE_WIDTH, g.bar_full, g.bar_empty)} "
+    text += percent(fraction) if fraction is not None else "n/a"
+    if level.word:
+        text += f" {level.word}"
+    return [(text, level.style)]
+
+
+def daily_loss_current(view: AccountView) -> Decimal:
+    """RULE-003's current value is exactly max(0, −realized) (§4.4), so it follows every fill."""
+    return max(Decimal(0), -view.realized_pnl)
+
+
+def strip(model: Dashboard, view: AccountView, value: AccountValue, now: datetime, *, look: Look,
+          width: int) -> list[Line]:
+    saved = view.source is DataSource.SAVED
+    first: Line = [(" Realized ", ""), (fmt.pnl(view.realized_pnl), fmt.pnl_style(view.realized_pnl)),
+                   (f" (fees {fmt.money(view.fees)})", _MUTED), ("  Unrealized ", "")]
+    first.append(_unrealized_piece(value))
+    net = None if value.total is None else view.realized_pnl + value.total
+    first += [("  Net ", ""), ("n/a" if net is None else ("~" if value.approximate or value.missing else "")
+                                + fmt.pnl(net), fmt.pnl_style(net)), ("  ", "")]
+    rule = None if saved else view.rules.get(DAILY_LOSS_RULE)
+    first += gauge_pieces(rule, daily_loss_current(view), look, "Loss limit")
+    second: Line = [(" ", ""), *_trades_pieces(view, look), ("  ", "")]
+    contracts_rule = None if saved else view.rules.get(CONTRACTS_RULE)
+    contracts_limit = None if contracts_rule is None else contracts_rule.limit
+    limit = "n/a" if contracts_limit is None else fmt_count(contracts_limit)
+    second.append((f"Contracts {view.open_contracts()}/{limit}", ""))
+    if view.next_reset_at is not None:
+        second.append((f"  Reset in {fmt.short_duration((view.next_reset_at - now).total_seconds())}", ""))
+    return [fit(first, width), fit(second, width)]
+
+
+def _unrealized_piece(value: AccountValue) -> Piece:
+    if value.total is None:
+        return "n/a", _MUTED
+    text = ("~" if value.approximate else "") + fmt.pnl(value.total)
+    if value.missing:
+        text += f" ({value.missing} n/a)"
+    return text, fmt.pnl_style(value.total)
+
+
+def _trades_pieces(view: AccountView, look: Look) -> Line:
+    """`Trades 6/50 (1/3 per min, 2/10 per h)`; limits only where the daemon gave them (C5)."""
+    if view.source is DataSource.SAVED:
+        return [(f"Trades {view.trade_count} (windows n/a offline)", "")]
+    rule = view.rules.get(FREQUENCY_RULE)
+    limits = (rule.limits if rule is not None and rule.limits else None) or {}
+    counts = view.trade_counts
+
+    def window(name: str, count: int | None) -> str:
+        shown = "?" if count is None else str(count)
+        return shown + (f"/{fmt_count(limits[name])}" if name in limits else "")
+
+    minute, hour = window("minute", counts.get("minute")), window("hour", counts.get("hour"))
+    text = f"Trades {window('session', view.trade_count)} ({minute} per min, {hour} per h)"
+    pieces: Line = [(text, "")]
+    if rule is not None and rule.enabled and not limits:
+        pieces += [("  ", ""), *gauge_pieces(rule, rule.current, look, "Freq")]
+    return pieces
+
+
+def fmt_count(value: Decimal) -> str:
+    return str(value.normalize().to_integral_value()) if value == value.to_integral_value() else str(value)
+
+
+# --- footer ----------------------------------------------------------------------------------
+
+KEY_HINTS: Final = "1-4 tabs  t trades/log  r resync  c conn  a account  ? help  q quit"
+SHORT_KEY_HINTS: Final = "1-4 tabs r resync a acct ? help q quit"
+
+
+def footer(model: Dashboard, value: AccountValue | None, now: datetime, look: Look, width: int) -> Line:
+    g = look.glyphs
+    warnings: list[str] = []
+    view = model.view
+    if value is not None and view is not None:
+        if model.mode is ConnectionMode.OFFLINE:
+            if value.positions:
+                warnings.append("quotes n/a offline")
+        else:
+            for item in value.positions:
+                name = view.contract_name(item.line.position.contract_id)
+                if item.quote_age_s is None:
+                    warnings.append(f"{name} no quote")
+                elif item.freshness.value != "fresh":
+                    warnings.append(f"{name} quote {fmt.short_duration(item.quote_age_s)} old")
+    left: Line = [(" ", "")]
+    if warnings:
+        left = [(f" {g.warning} " + ", ".join(warnings) + f" {g.separator} ", "bold yellow")]
+    note = model.footer_note
+    middle: Line = [(note.text, _MUTED)] if note is not None else [(KEY_HINTS, "")]
+    right: Line = [(f" {g.separator} {_freshness_text(model, now)} ", "")]
+    line = left + middle + right
+    if len(plain(line)) > width and note is None:
+        line = [*left, (SHORT_KEY_HINTS, ""), *right]
+    if len(plain(line)) > width:
+        return fit(left + middle, max(0, width - len(plain(right)))) + right
+    return line
+
+
+def _freshness_text(model: Dashboard, now: datetime) -> str:
+    if model.mode is ConnectionMode.OFFLINE:
+        if model.saved_at is None:
+            return "no data"
+        return f"saved {fmt.short_duration((now - model.saved_at).total_seconds())} ago"
+    silence = model.silence_s(now)
+    return "no event yet" if silence is None else f"last event {fmt.event_age(silence)}"
+
