@@ -44,13 +44,19 @@ def _dest(kind: DirectoryKind) -> str:
     return kind.flag.removeprefix("--").replace("-", "_")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line, a directory flag given before the subcommand filling the subcommand's
+    own flag when that was not given after it."""
+    args = build_parser().parse_args(argv)
     for kind in DirectoryKind:
         shared = getattr(args, _SHARED_PREFIX + _dest(kind))
         if shared is not None and getattr(args, _dest(kind), None) is None:
             setattr(args, _dest(kind), shared)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     code: int = args.func(args)
     return code
 
