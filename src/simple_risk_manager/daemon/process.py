@@ -104,7 +104,8 @@ class Daemon:
     """The wired daemon; `run()` performs §2 steps 5–16 and returns the exit code."""
 
     def __init__(self, config: LoadedConfig, directories: Directories, store: StateStore, clock: Clock, *,
-                 signals: ShutdownSignals, notifier: SystemdNotifier, console: TextIO) -> None:
+                 signals: ShutdownSignals, notifier: SystemdNotifier, console: TextIO,
+                 started_mono: float | None = None) -> None:
         self.config = config
         self.directories = directories
         self.store = store
@@ -148,7 +149,8 @@ class Daemon:
         self._tick_handled = asyncio.Event()
         self._last_status: tuple[object, ...] | None = None
         self._announced = False
-        self._started_mono = clock.monotonic()
+        #: The process start (for "started in" and the uptime logged at the stop).
+        self._started_mono = clock.monotonic() if started_mono is None else started_mono
 
     @staticmethod
     def _logins(config: LoadedConfig) -> dict[int, str | None]:
@@ -404,6 +406,8 @@ def run_daemon(directories: Directories, *, env: Mapping[str, str] = os.environ,
                console: TextIO | None = None, clock: Clock | None = None) -> int:
     """`srm run`: §2 steps 1–4, then the event loop. Returns the process exit code (`daemon.md` §1)."""
     out = console if console is not None else sys.stdout
+    clock = clock or SystemClock()
+    started_mono = clock.monotonic()
     lock = InstanceLock(lock_path(directories.data_dir))
     try:
         lock.acquire()  # step 1
@@ -430,15 +434,15 @@ def run_daemon(directories: Directories, *, env: Mapping[str, str] = os.environ,
             return ExitCode.CONFIG_INVALID
         for warning in config.warnings:
             log.warning("configuration: %s", warning)
-        return asyncio.run(_main(config, directories, clock or SystemClock(), env, out))
+        return asyncio.run(_main(config, directories, clock, env=env, console=out, started_mono=started_mono))
     finally:
         if logs is not None:
             logs.close()
         lock.release()
 
 
-async def _main(config: LoadedConfig, directories: Directories, clock: Clock, env: Mapping[str, str],
-                console: TextIO) -> int:
+async def _main(config: LoadedConfig, directories: Directories, clock: Clock, *, env: Mapping[str, str],
+                console: TextIO, started_mono: float) -> int:
     with ShutdownSignals(asyncio.get_running_loop()) as signals:
         try:  # step 4
             store = StateStore.open(directories.data_dir / STATE_DB, clock)
@@ -450,7 +454,8 @@ async def _main(config: LoadedConfig, directories: Directories, clock: Clock, en
                 log.critical("database %s failed its integrity check: moved to %s; starting empty (DEGRADED)",
                              store.db_path, store.opened.quarantined_to)
             daemon = Daemon(config, directories, store, clock, signals=signals,
-                            notifier=SystemdNotifier.from_env(env), console=console)
+                            notifier=SystemdNotifier.from_env(env), console=console,
+                            started_mono=started_mono)
             return await daemon.run()
         finally:
             store.close()
