@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from simple_risk_manager.admin.context import AdminContext
@@ -39,6 +40,7 @@ from simple_risk_manager.gateway.hubs import MarketHub, UserHub
 from simple_risk_manager.gateway.rest import RestApi, RestClient
 from simple_risk_manager.service.manager import ServiceError
 from simple_risk_manager.store import connect_reader, current_version, quick_check_problems
+from simple_risk_manager.store.connection import side_files
 from simple_risk_manager.store.errors import StoreError
 from simple_risk_manager.store.schema import MIGRATIONS
 
@@ -141,6 +143,32 @@ async def verify_login(endpoints: Endpoints, credentials: Credentials, clock: Cl
         return f"login {credentials.username!r} accepted; account {account_id} found ({name})"
     finally:
         await client.close()
+
+
+def check_database(path: Path) -> str:
+    """Read-only: `quick_check`, schema version = the code's, size; `AdminError` names the problem."""
+    if not path.exists():
+        raise AdminError(f"no database at {path} (has the daemon ever run?)")
+    try:
+        conn = connect_reader(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise AdminError(f"cannot open {path}: {exc}") from None
+    try:
+        problems = quick_check_problems(conn)
+        version = current_version(conn)
+    except (StoreError, sqlite3.Error) as exc:  # not a database, corrupt, unversioned
+        raise AdminError(f"{path}: {exc}") from None
+    finally:
+        conn.close()
+    expected = MIGRATIONS[-1].version
+    if problems:
+        raise AdminError(f"{path}: quick_check found {'; '.join(problems[:3])}; "
+                         "srm admin db init --yes backs it up and starts a fresh one")
+    if version != expected:
+        raise AdminError(f"{path}: schema version {version}, this program expects {expected} "
+                         "(the daemon migrates it at start)")
+    size = sum(p.stat().st_size for p in (path, *side_files(path)) if p.exists())
+    return f"ok, schema version {version}, {size / 1024:.0f} KiB"
 
 
 class ConnectionTests:
@@ -270,28 +298,10 @@ class ConnectionTests:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _db(self) -> str:
-        path = self._ctx.db_path
-        if not path.exists():
-            raise _CheckFailedError(f"no database at {path} (has the daemon ever run?)")
         try:
-            conn = connect_reader(path)
-        except (sqlite3.Error, OSError) as exc:
-            raise _CheckFailedError(f"cannot open {path}: {exc}") from None
-        try:
-            problems = quick_check_problems(conn)
-            version = current_version(conn)
-        except (StoreError, sqlite3.Error) as exc:  # not a database, corrupt, unversioned
-            raise _CheckFailedError(f"{path}: {exc}") from None
-        finally:
-            conn.close()
-        expected = MIGRATIONS[-1].version
-        if problems:
-            raise _CheckFailedError(f"quick_check: {'; '.join(problems[:3])}")
-        if version != expected:
-            raise _CheckFailedError(f"schema version {version}, this program expects {expected} "
-                           "(the daemon migrates it at start)")
-        size = sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
-        return f"ok, schema version {version}, {size / 1024:.0f} KiB"
+            return check_database(self._ctx.db_path)
+        except AdminError as exc:
+            raise _CheckFailedError(str(exc)) from None
 
     async def _broadcast(self) -> str:
         if not await self._daemon_running():

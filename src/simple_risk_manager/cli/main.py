@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from simple_risk_manager import __version__
-from simple_risk_manager.cli import check_config, demo, run, sim, trader
+from simple_risk_manager.cli import admin, check_config, demo, run, service, sim, trader
 from simple_risk_manager.runtime.paths import DirectoryKind
 
 #: Where a directory flag given before the subcommand is kept until it is merged.
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SUBCOMMANDS = [check_config, demo, run, sim, trader]
+_SUBCOMMANDS = [admin, check_config, demo, run, service, sim, trader]
 
 
 def _dest(kind: DirectoryKind) -> str:
