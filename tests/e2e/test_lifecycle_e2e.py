@@ -4,6 +4,7 @@ start-up (configuration, credentials, a second instance) and a misbehaving dashb
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import DaemonRun, Feed, SimControl, until
+from .conftest import DaemonRun, Feed, SimControl, free_port, until
 
 pytestmark = pytest.mark.slow
 
@@ -197,3 +198,67 @@ async def test_a_failing_task_takes_the_crash_path(new_daemon: NewDaemon, feeds:
     assert "injected task failure" in errors and "CRITICAL" in errors
     # The final batched flush still ran.
     assert run.query("SELECT contract_id FROM positions WHERE account_id = ?", run.account) == [(mes,)]
+
+
+async def test_a_corrupt_database_is_quarantined_and_the_daemon_runs_degraded(
+        new_daemon: NewDaemon, feeds: Feeds) -> None:
+    run = await new_daemon()
+    run.data_dir.mkdir(parents=True)
+    (run.data_dir / "state.db").write_bytes(b"this is not a database" * 100)
+    run.write_config()
+    run.spawn()
+    await until(lambda: run.stdout is not None and run.stdout.first("srm run: DEGRADED") is not None,
+                "the DEGRADED summary")
+    assert list(run.data_dir.glob("state.db.corrupt-*"))
+    feed = await feeds(run)
+    assert "database was unreadable" in feed.snapshot()["daemon"]["message"]  # type: ignore[index]
+
+
+async def test_a_database_from_newer_code_exits_78(new_daemon: NewDaemon) -> None:
+    run = await (await new_daemon()).start()
+    assert await run.stop() == 0
+    conn = sqlite3.connect(run.data_dir / "state.db")
+    with conn:
+        conn.execute("INSERT INTO schema_version (version, applied_at, description, checksum) "
+                     "VALUES (999, '2030-01-01T00:00:00.000Z', 'from the future', 'x')")
+    conn.close()
+    run.spawn()
+    assert await run.wait_exit() == 78
+    assert run.stderr is not None and "999" in run.stderr.text
+
+
+async def test_without_the_broker_it_is_ready_but_starting_and_stops_cleanly(new_daemon: NewDaemon,
+                                                                             feeds: Feeds) -> None:
+    run = await new_daemon()
+    run.write_config()
+    accounts = json.loads((run.config_dir / "accounts.yaml").read_text(encoding="utf-8"))
+    accounts["topstepx"]["api_url"] = f"http://127.0.0.1:{free_port()}"  # nobody listens there
+    (run.config_dir / "accounts.yaml").write_text(json.dumps(accounts), encoding="utf-8")
+    run.spawn()
+    await until(lambda: run.stdout is not None and run.stdout.first("srm run: STARTING") is not None,
+                "the STARTING line")
+    feed = await feeds(run)
+    snapshot = feed.snapshot()
+    assert snapshot is not None and snapshot["daemon"]["status"] == "STARTING"
+    assert snapshot["accounts"][0]["stale"] is True
+    assert await run.stop() == 0
+
+
+async def test_a_dropped_user_hub_degrades_then_reconnects_and_reconciles(
+        new_daemon: NewDaemon, feeds: Feeds, control: SimControl) -> None:
+    run = await (await new_daemon()).start()
+    feed = await feeds(run)
+    searches = len(await control.called(run.account, "Position/searchOpen"))
+    await control.post("hubs/drop", {"hub": "user"})
+
+    def statuses() -> list[str]:
+        return [s["status"] for s in feed.of("daemon_status")]
+
+    await until(lambda: "DEGRADED" in statuses(), "daemon_status DEGRADED while the hub is down")
+    await until(lambda: statuses()[-1] == "RUNNING", "daemon_status RUNNING again")
+
+    async def reconciled() -> bool:
+        return len(await control.called(run.account, "Position/searchOpen")) > searches
+
+    await until(reconciled, "the reconcile after the reconnect")
+    assert any(a["action"] == "ALERT" and a["rule_id"] == "RULE-010" for a in feed.of("enforcement_action"))
