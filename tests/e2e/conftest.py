@@ -284,9 +284,9 @@ class DaemonRun:
         return [sys.executable, "-m", "simple_risk_manager.cli.main", "run", "--config-dir",
                 str(self.config_dir), "--data-dir", str(self.data_dir), "--log-dir", str(self.log_dir)]
 
-    def spawn(self) -> subprocess.Popen[str]:
-        """Start the child without waiting for anything."""
-        env = {k: v for k, v in os.environ.items() if k not in SERVICE_MANAGER_VARIABLES}
+    def spawn(self, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start the child without waiting for anything; `env` adds variables."""
+        env = {**{k: v for k, v in os.environ.items() if k not in SERVICE_MANAGER_VARIABLES}, **(env or {})}
         process = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    cwd=self.root, env=env)
         self.process = process

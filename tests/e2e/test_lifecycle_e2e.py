@@ -3,11 +3,14 @@ start-up (configuration, credentials, a second instance) and a misbehaving dashb
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
@@ -16,6 +19,9 @@ from websockets.exceptions import ConnectionClosed
 from .conftest import DaemonRun, Feed, SimControl, free_port, until
 
 pytestmark = pytest.mark.slow
+#: The graceful stop is asked for with SIGTERM, which Windows does not deliver (its service stops the daemon
+#: through `ShutdownSignals.request_stop`).
+posix_signals = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is a POSIX signal")
 
 NewDaemon = Callable[..., Awaitable[DaemonRun]]
 Feeds = Callable[..., Awaitable[Feed]]
@@ -65,6 +71,7 @@ async def test_restart_after_a_kill_keeps_the_lockout_and_closes_what_was_opened
     assert [lock["rule_id"] for lock in account["lockouts"]] == ["RULE-003"]
 
 
+@posix_signals
 async def test_sigterm_stops_cleanly_and_flushes_positions_and_orders(
         new_daemon: NewDaemon, feeds: Feeds, control: SimControl) -> None:
     # A flush interval far beyond the test: only the shutdown's final flush can write the rows.
@@ -214,6 +221,7 @@ async def test_a_corrupt_database_is_quarantined_and_the_daemon_runs_degraded(
     assert "database was unreadable" in feed.snapshot()["daemon"]["message"]  # type: ignore[index]
 
 
+@posix_signals
 async def test_a_database_from_newer_code_exits_78(new_daemon: NewDaemon) -> None:
     run = await (await new_daemon()).start()
     assert await run.stop() == 0
@@ -227,6 +235,7 @@ async def test_a_database_from_newer_code_exits_78(new_daemon: NewDaemon) -> Non
     assert run.stderr is not None and "999" in run.stderr.text
 
 
+@posix_signals
 async def test_without_the_broker_it_is_ready_but_starting_and_stops_cleanly(new_daemon: NewDaemon,
                                                                              feeds: Feeds) -> None:
     run = await new_daemon()
@@ -262,3 +271,25 @@ async def test_a_dropped_user_hub_degrades_then_reconnects_and_reconciles(
 
     await until(reconciled, "the reconcile after the reconnect")
     assert any(a["action"] == "ALERT" and a["rule_id"] == "RULE-010" for a in feed.of("enforcement_action"))
+
+
+@posix_signals
+async def test_ready_is_sent_to_systemd_after_the_local_start_up(new_daemon: NewDaemon,
+                                                                 tmp_path: Path) -> None:
+    run = await new_daemon()
+    run.write_config()
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(address)
+        notify.setblocking(False)
+        run.spawn({"NOTIFY_SOCKET": address})
+        received: list[str] = []
+
+        def ready() -> bool:
+            with contextlib.suppress(BlockingIOError):
+                received.append(notify.recv(4096).decode())
+            return any("READY=1" in message for message in received)
+
+        await until(ready, "READY=1 on the notify socket")
+        assert await run.stop() == 0
+        await until(lambda: ready() and any("STOPPING=1" in m for m in received), "STOPPING=1")

@@ -30,7 +30,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, TextIO, cast
 
 from simple_risk_manager import __version__
 from simple_risk_manager.broadcast.server import BroadcastServer
@@ -222,7 +222,7 @@ class Daemon:
         if isinstance(item, _LoginsDone):
             self.board.logins_refused(set(item.refused))
         elif not self.reconciler.route(item):
-            self._deliver(item)  # type: ignore[arg-type]  # the reconciler took its own items
+            self._deliver(cast(Item, item))  # the reconciler took its own items
             if isinstance(item, TimerTick):
                 self._tick_handled.set()
             elif isinstance(item, HubConnectionChanged):
