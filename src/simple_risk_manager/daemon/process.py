@@ -457,6 +457,9 @@ async def _main(config: LoadedConfig, directories: Directories, clock: Clock, *,
                             notifier=SystemdNotifier.from_env(env), console=console,
                             started_mono=started_mono)
             return await daemon.run()
+        except Exception:  # a failure outside the task group (start-up): still CRITICAL in error.log
+            log.critical("the daemon failed during start-up; exiting with code 1", exc_info=True)
+            return ExitCode.FAILURE
         finally:
             store.close()
 
