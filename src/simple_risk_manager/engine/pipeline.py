@@ -270,8 +270,12 @@ class Dispatcher:
         now = self._clock.now()
         if t.contracts.get(contract_id) is None:
             self._request_contract(contract_id, now=now)
+        self._evaluate_holders(contract_id, now)
+
+    def _evaluate_holders(self, contract_id: str, now: datetime) -> None:
+        """RULE-004/005/012 for every account holding the contract: its price or its tick data changed."""
         changed = QuoteChanged(contract_id)
-        position = t.state.position
+        position = self.trackers.state.position
         for account_id in self._account_ids:
             if position(account_id, contract_id) is not None:
                 decisions = self._evaluate(account_id, changed, now)
@@ -421,10 +425,13 @@ class Dispatcher:
         self._enforce(account_id, self._evaluate(account_id, Sweep(), now), now)
 
     def _on_contract_fetched(self, item: ContractFetched) -> None:
+        """Cache the metadata, then let the rules that skipped the contract without it look again: a
+        new position gets its automatic stop as soon as its tick size is known, not on the next quote."""
         contracts = self.trackers.contracts
         contracts.put(item.metadata)
         for row in contracts.take_dirty():
             self._journal.pending.mark_contract(row)
+        self._evaluate_holders(item.metadata.contract_id, self._clock.now())
 
     def _on_contract_fetch_failed(self, item: ContractFetchFailed) -> None:
         retry_at = self.trackers.contracts.fetch_failed(item.contract_id, self._clock.now())

@@ -267,6 +267,19 @@ def test_rule_012_places_the_initial_stop_through_the_pipeline(make: HarnessFact
     assert "RULE-012" in h.dispatcher.rule_memory(A1)
 
 
+def test_metadata_arriving_after_the_position_places_the_stop_at_once(make: HarnessFactory) -> None:
+    """RULE-012 skips a contract without tick data; the fetch's answer, not the next quote, unblocks it."""
+    h = make(overrides={A1: {"trade_management": {"enabled": True}}})
+    h.position(MNQ, "long", 2, "21000.00")
+    assert h.fetches == [MNQ]
+    assert all(not plan.contract_actions for plan in h.enforcer.plans)
+
+    h.metadata(MNQ)
+    stops = [a for plan in h.enforcer.plans for a in plan.contract_actions]
+    assert [(a.rule_id, a.details["op"], a.stop_price) for a in stops] == [
+        ("RULE-012", "place", Decimal("20997.50"))]
+
+
 # --- the gate ---------------------------------------------------------------------------------------
 
 def test_activity_during_a_lockout_is_flattened_each_time_until_it_clears(h: Harness) -> None:
