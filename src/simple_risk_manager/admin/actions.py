@@ -25,6 +25,7 @@ from simple_risk_manager.admin.config_edit import (
     Indentation,
     dump_editable,
     load_editable,
+    masked_secret,
     propose_edit,
     propose_text,
     read_config_text,
@@ -166,14 +167,6 @@ def _api_key_value(ctx: AdminContext, username: str, api_key_env: str | None) ->
     return key
 
 
-def _masked(value: object) -> str:
-    """API keys as `…last4`; `${VAR}` references as written."""
-    text = str(value)
-    if text.startswith("${"):
-        return text
-    return "…" + text[-4:] if len(text) >= 8 else "…"
-
-
 def _read_plain(ctx: AdminContext, filename: str) -> Any:
     text = read_config_text(ctx.config_dir, filename)
     if text is None:
@@ -220,13 +213,13 @@ def account_list(ctx: AdminContext) -> Result:
             "account_id": entry.get("account_id"), "nickname": entry.get("nickname"),
             "enabled": entry.get("enabled", True) is not False,
             "login": str(entry.get("username")) if own else "shared",
-            "api_key": _masked(entry.get("api_key")) if own else None,
+            "api_key": masked_secret(entry.get("api_key")) if own else None,
             "reset_time": entry.get("reset_time"), "timezone": entry.get("timezone"),
             "overrides": sorted(overrides) if isinstance(overrides, dict) else [],
         })
     login = None
     if isinstance(shared, dict):
-        login = {"username": shared.get("username"), "api_key": _masked(shared.get("api_key")),
+        login = {"username": shared.get("username"), "api_key": masked_secret(shared.get("api_key")),
                  "api_url": shared.get("api_url", DEFAULT_API_URL)}
     lines = []
     if login is not None:
@@ -397,6 +390,14 @@ def rules_list(ctx: AdminContext) -> Result:
     return Result(rows, "\n".join(lines))
 
 
+def _without_trailing_comments(text: str) -> str:
+    """ruamel keeps the comments that follow a section with its last key: they introduce the next rule."""
+    lines = text.rstrip("\n").split("\n")
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
 def rules_show(ctx: AdminContext, rule: str) -> Result:
     """The section as written (with its comments), the defaults of keys not written, and overrides."""
     info = _rule(rule)
@@ -405,7 +406,8 @@ def rules_show(ctx: AdminContext, rule: str) -> Result:
         raise AdminError(f"{ctx.config_dir / RISK_FILE} does not exist; srm admin rules reset restores it")
     document = load_editable(text)
     section = rule_section(document, info, RISK_FILE)
-    written = dump_editable(CommentedMap([(info.key, section)]), Indentation.of(text))
+    alone = CommentedMap([(info.key, section)])
+    written = _without_trailing_comments(dump_editable(alone, Indentation.of(text)))
     defaults = {name: field.default for name, field in info.model.model_fields.items()
                 if name not in section and field.default is not PydanticUndefined}
     overrides = {}

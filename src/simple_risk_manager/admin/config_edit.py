@@ -22,7 +22,8 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from simple_risk_manager.admin.errors import AdminError, ValidationFailedError
 from simple_risk_manager.config import ACCOUNTS_FILE, ConfigIssue, EnvMode, validate_text
-from simple_risk_manager.config.yaml_reader import round_trip_yaml
+from simple_risk_manager.config.issues import SECRET_KEYS
+from simple_risk_manager.config.yaml_reader import read_yaml, round_trip_yaml
 
 BACKUP_SUFFIX: Final = ".bak"
 #: The shipped files' style, used for new files and for the first list in a file.
@@ -82,10 +83,43 @@ class ConfigChange:
         return self.old_text != self.new_text
 
     def diff(self) -> str:
+        """Unified diff for the administrator; API keys in it appear only as `…last4`."""
         old = [] if self.old_text is None else self.old_text.splitlines(keepends=True)
         lines = difflib.unified_diff(old, self.new_text.splitlines(keepends=True),
                                      f"a/{self.filename}", f"b/{self.filename}")
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        secrets = _secret_values(self.old_text) | _secret_values(self.new_text)
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, masked_secret(secret))
+        return text
+
+
+def masked_secret(value: object) -> str:
+    """How a secret may be shown: `${VAR}` references as written, keys as `…last4` (`cli.md` §2.3)."""
+    text = str(value)
+    if text.startswith("${"):
+        return text
+    return "…" + text[-4:] if len(text) >= 8 else "…"
+
+
+def _secret_values(text: str | None) -> set[str]:
+    """Values under secret keys (`api_key`, …) that are not `${VAR}` references."""
+    found: set[str] = set()
+    if text is None:
+        return found
+    value, _ = read_yaml(text)
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if key in SECRET_KEYS and isinstance(item, str) and item and not item.startswith("${"):
+                    found.add(item)
+                else:
+                    pending.append(item)
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 def read_config_text(config_dir: Path, filename: str) -> str | None:

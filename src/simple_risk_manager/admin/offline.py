@@ -41,25 +41,29 @@ def daemon_stopped(ctx: AdminContext) -> Iterator[None]:
     try:
         lock.acquire()
     except InstanceLockedError as exc:
-        if was_running and manager is not None:
-            _start_again(ctx, manager)
-        raise AdminError(f"{exc} Stop the daemon first (with no service manager, end the `srm run` "
-                         "process); nothing was changed.") from None
+        refused = (f"{exc} Stop the daemon first (with no service manager, end the `srm run` process); "
+                   "nothing was changed.")
+        failed_start = _start_again(ctx, manager) if was_running and manager is not None else None
+        raise AdminError(refused + (f" Also: {failed_start}" if failed_start else "")) from None
     try:
         adopt_directory_owner(ctx.data_dir, [lock.path])
         yield
     finally:
         lock.release()
     if was_running and manager is not None:
-        _start_again(ctx, manager)
+        failed_start = _start_again(ctx, manager)
+        if failed_start:
+            raise AdminError(failed_start)
 
 
-def _start_again(ctx: AdminContext, manager: ServiceManager) -> None:
+def _start_again(ctx: AdminContext, manager: ServiceManager) -> str | None:
+    """Start the service stopped for the change; the problem when it does not run again."""
     ctx.console.info(f"Starting {manager.service_name} again …")
     try:
         manager.start()
         wait_for_state(manager, running=True, sleep=ctx.sleep, monotonic=ctx.monotonic)
     except ServiceError as exc:
-        raise AdminError(f"the service did not start again — risk enforcement is OFF: {exc}; "
-                         "run srm admin service start") from None
+        return (f"the service did not start again — risk enforcement is OFF: {exc}; "
+                "run srm admin service start")
     ctx.console.info(f"{manager.service_name} is running again; its rules run anew after the reconcile.")
+    return None
