@@ -211,7 +211,8 @@ class Dashboard:
 
     @property
     def needs_selection(self) -> bool:
-        return self.selected is None and len(self.known_accounts()) != 1 and self._has_account_list()
+        return self.selected is None and self._has_account_list() and (
+            self.notice is not None or len(self.known_accounts()) != 1)
 
     def indicator(self, now: datetime) -> Indicator:
         if self.mode is ConnectionMode.CONNECTING:
@@ -298,7 +299,8 @@ class Dashboard:
             self._choose_account()
 
     def select(self, account_id: int) -> None:
-        self.selected = account_id
+        """The trader's choice, which also replaces the `--account` asked for."""
+        self.selected = self.requested = account_id
         self.notice = None
 
     def unselect(self) -> None:
@@ -482,9 +484,11 @@ class Dashboard:
         if self.selected is not None:
             return
         known = [ref.account_id for ref in self.known_accounts()]
-        if self.requested is not None and self.notice is None:
-            if self.requested in known or not self._has_account_list():
-                self.selected = self.requested
+        if self.requested is not None:
+            if self.notice is not None:
+                return  # never another account in its place: the trader chooses
+            if self.requested in known or not known:
+                self.selected = self.requested  # nothing known at all: show what there is for it
             else:
                 self.notice = f"Account {self.requested} is not known to the daemon or the saved state"
             return

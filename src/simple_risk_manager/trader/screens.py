@@ -143,7 +143,7 @@ class DashboardScreen(Screen[None]):
         positions = tabs.positions_table(view, value, now, look)
         orders = tabs.orders_table(view, now)
         trades = history_mode == "trades"
-        history = tabs.trades_table(view, look) if trades else tabs.enforcement_table(view, look)
+        history = tabs.trades_table(view, look) if trades else tabs.enforcement_table(view, look, width)
         for tab_id, table in zip(TAB_IDS[:3], (positions, orders, history), strict=True):
             self.query_one(f"#{tab_id}-table", TableView).show(table)
             self.query_one(f"#{tab_id}-note", Lines).show([table.note])

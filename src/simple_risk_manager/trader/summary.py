@@ -6,6 +6,7 @@ widgets and the tests read the same thing. Every coloured state also has a word 
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -29,6 +30,8 @@ DAILY_LOSS_RULE: Final = "RULE-003"
 CONTRACTS_RULE: Final = "RULE-001"
 FREQUENCY_RULE: Final = "RULE-006"
 GAUGE_WIDTH: Final = 10
+#: Rows one message (an alert, the data's age) may take in the banner before it is cut.
+BANNER_ROWS: Final = 2
 _MUTED: Final = "dim"
 _LOCKED_STYLE: Final = "bold white on red"
 _COOLDOWN_STYLE: Final = "bold black on yellow"
@@ -138,39 +141,42 @@ def _until_text(record: Lockout, now: datetime, look: Look) -> str:
             f"(at {fmt.local_hhmm(record.locked_until, look.zone, now)})")
 
 
-def alert_line(alert: Alert, waiting: int, width: int) -> Line:
-    text = f" {alert.text}"
+def alert_lines(alert: Alert, waiting: int, width: int) -> list[Line]:
+    """The alert on screen, wrapped onto at most `BANNER_ROWS` rows (what was done matters), with the
+    number waiting behind it and, for one that stays, how to dismiss it."""
     suffix = (f" (+{waiting} waiting)" if waiting else "") + (
         " [Enter/Esc to dismiss]" if alert.lifetime_s is None and alert.key is None else "")
-    room = width - len(suffix)
-    if len(text) > room:
-        text = text[:max(0, room - 1)] + "…"
-    return [((text + suffix).ljust(width), alert.kind.style)]
+    return wrapped(alert.text + suffix, alert.kind.style, width)
 
 
-def data_age_line(model: Dashboard, now: datetime, look: Look, width: int) -> Line | None:
+def wrapped(text: str, style: str, width: int) -> list[Line]:
+    """`text` on at most `BANNER_ROWS` full-width rows, cut with `…` beyond."""
+    rows = textwrap.wrap(text, max(10, width - 2), break_on_hyphens=False) or [""]
+    if len(rows) > BANNER_ROWS:
+        rows = [*rows[:BANNER_ROWS - 1], " ".join(rows[BANNER_ROWS - 1:])]
+    return [fit([(f" {row}".ljust(width), style)], width) for row in rows]
+
+
+def data_age_lines(model: Dashboard, now: datetime, look: Look, width: int) -> list[Line]:
     """Offline or reconnecting: how old the data on screen is, in words, prominently."""
     g = look.glyphs
     if model.mode is ConnectionMode.OFFLINE:
         if model.saved_at is not None:
             age = fmt.short_duration((now - model.saved_at).total_seconds())
-            text = (f" OFFLINE {g.dash} daemon unreachable; saved state as of "
+            text = (f"OFFLINE {g.dash} daemon unreachable; saved state as of "
                     f"{fmt.local_clock(model.saved_at, look.zone)} ({age} old); "
                     f"positions/orders can be up to 5 s older than the broker; no quotes")
         elif model.saved_error is not None:
-            text = f" OFFLINE {g.dash} daemon unreachable and {model.saved_error}"
+            text = f"OFFLINE {g.dash} daemon unreachable and {model.saved_error}"
         else:
-            text = f" OFFLINE {g.dash} daemon unreachable; reading the saved state…"
-        return fit([(text.ljust(width), _OFFLINE_STYLE)], width)
-    return None
+            text = f"OFFLINE {g.dash} daemon unreachable; reading the saved state…"
+        return wrapped(text, _OFFLINE_STYLE, width)
+    return []
 
 
 def banner(model: Dashboard, now: datetime, look: Look, width: int) -> list[Line]:
     """Row 2 (§1.4): the lockout, the alert on screen and the data's age; empty when all is well."""
-    lines: list[Line] = []
-    age = data_age_line(model, now, look, width)
-    if age is not None:
-        lines.append(age)
+    lines = data_age_lines(model, now, look, width)
     view = model.view
     if view is not None:
         lock = lockout_banner(view, now, look, width)
@@ -178,7 +184,7 @@ def banner(model: Dashboard, now: datetime, look: Look, width: int) -> list[Line
             lines.append(lock)
     alert = model.alerts.current()
     if alert is not None:
-        lines.append(alert_line(alert, model.alerts.waiting, width))
+        lines += alert_lines(alert, model.alerts.waiting, width)
     return lines
 
 
@@ -254,7 +260,8 @@ def _trades_pieces(view: AccountView, look: Look) -> Line:
 
 
 def fmt_count(value: Decimal) -> str:
-    return str(value.normalize().to_integral_value()) if value == value.to_integral_value() else str(value)
+    """A count or limit as a whole number when it is one: `50`, not `50.0` or `5E+1`."""
+    return str(int(value)) if value == value.to_integral_value() else fmt.price(value)
 
 
 # --- footer ----------------------------------------------------------------------------------

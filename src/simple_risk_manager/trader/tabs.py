@@ -35,6 +35,11 @@ POSITION_COLUMNS: Final = ("Contract", "Side", "Qty", "Avg price", "Last", "Unre
 ORDER_COLUMNS: Final = ("ID", "Contract", "Type", "Side", "Filled/Size", "Limit", "Stop", "Status", "Age")
 TRADE_COLUMNS: Final = ("Time", "Contract", "Side", "Size", "Price", "P&L", "Fees", "Running net")
 ENFORCEMENT_COLUMNS: Final = ("Time", "Rule", "Action", "Reason", "Result", "Duration")
+#: History → Enforcement: the reason gets what the other columns leave of the width, at least this much
+#: (the whole text is in the alert and in the daemon's enforcement.log).
+MIN_REASON_CELL: Final = 24
+#: Cells of a table are padded by one column on each side.
+CELL_PADDING: Final = 2
 #: Rules whose limit and current value are money (§4.4); the others count contracts or trades.
 MONEY_RULES: Final = frozenset({"RULE-003", "RULE-004", "RULE-005"})
 
@@ -144,8 +149,16 @@ def _trade_row(view: AccountView, fill: Trade, net: Decimal, look: Look) -> Row:
             (fmt.pnl(net), fmt.pnl_style(net))]
 
 
-def enforcement_table(view: AccountView, look: Look) -> Table:
+def enforcement_table(view: AccountView, look: Look, width: int | None = None) -> Table:
+    """`width`: the screen width, so long reasons are cut to fit (None: never cut)."""
     rows = [_history_row(entry, look) for entry in view.history]
+    if width is not None and rows:
+        reason = 3
+        others = sum(max(len(ENFORCEMENT_COLUMNS[col]), *(len(row[col][0]) for row in rows)) + CELL_PADDING
+                     for col in range(len(ENFORCEMENT_COLUMNS)) if col != reason)
+        room = max(MIN_REASON_CELL, width - others - CELL_PADDING - 2)
+        rows = [[*row[:reason], (_cut(row[reason][0], room), row[reason][1]), *row[reason + 1:]]
+                for row in rows]
     note: Line = [(" Enforcement, lockouts, clears and alerts, newest first", "dim")] if rows else [
         (" No enforcement recorded", "dim")]
     return Table(ENFORCEMENT_COLUMNS, rows, note)
@@ -158,6 +171,10 @@ def _history_row(entry: HistoryEntry, look: Look) -> Row:
     duration = "" if entry.duration_ms is None else f"{entry.duration_ms} ms"
     return [(fmt.local_time(entry.time, look.zone), ""), (entry.rule_id or look.glyphs.dash, ""),
             (entry.action, style), (entry.reason, ""), (entry.result, style), (duration, "dim")]
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 # --- Stats -----------------------------------------------------------------------------------

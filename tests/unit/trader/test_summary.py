@@ -108,6 +108,7 @@ def test_offline_the_banner_says_how_old_the_saved_state_is() -> None:
     model.on_saved_state(saved, NOW)
     line = texts(summary.banner(model, NOW, LOOK, 200))[0]
     assert line.startswith(" OFFLINE — daemon unreachable; saved state as of 14:58:59 UTC (3m12s old)")
+    assert len(summary.banner(model, NOW, LOOK, 80)) == 2  # wrapped, not cut, at 80 columns
     assert "5 s older than the broker" in line
     assert "OFFLINE — saved state 14:58:59" in plain(summary.header(model, NOW, LOOK, WIDTH))
 
