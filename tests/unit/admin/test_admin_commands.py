@@ -25,7 +25,7 @@ from simple_risk_manager.store.persist import (
     save_reset_schedule,
 )
 
-from .fakes import T0, AdminHarness, FakeServiceManager
+from .fakes import PASSWORD, SHIPPED, T0, AdminHarness, FakeServiceManager
 
 ACCOUNTS = "accounts.yaml"
 RISK = "risk_config.yaml"
@@ -77,8 +77,8 @@ def test_account_list_masks_keys_and_shows_references_as_written(harness: AdminH
 
 def test_account_add_appends_an_entry_with_comments_kept(harness: AdminHarness) -> None:
     before = harness.text(ACCOUNTS)
-    result = harness.run_with_password("account", "add", "--id", "7004", "--nickname", "Express", "--no-verify",
-                                       "--yes")
+    result = harness.run_with_password("account", "add", "--id", "7004", "--nickname", "Express",
+                                       "--no-verify", "--yes")
     assert result.code == 0, result.err
     after = harness.text(ACCOUNTS)
     assert after.startswith(before.rstrip("\n"))
@@ -98,7 +98,7 @@ def test_the_first_account_creates_accounts_yaml_with_a_shared_login(tmp_path: P
     h.install_shipped(accounts=False)
     result = h.run("account", "add", "--id", "123", "--username", "me@example.com", "--api-key-stdin",
                    "--no-verify", "--yes", "--password-stdin",
-                   stdin="correct horse battery\nKEY-abcdefghijklmnop\n")
+                   stdin=f"{PASSWORD}\nKEY-abcdefghijklmnop\n")
     assert result.code == 0, result.err
     text = h.text(ACCOUNTS)
     assert text == ('version: 1\ntopstepx:\n  username: "me@example.com"\n  api_key: "KEY-abcdefghijklmnop"\n'
@@ -108,8 +108,8 @@ def test_the_first_account_creates_accounts_yaml_with_a_shared_login(tmp_path: P
 
 
 def test_login_set_takes_the_key_from_stdin_and_never_shows_it(harness: AdminHarness) -> None:
-    result = harness.run_with_password("login", "set", "--username", "trader2", "--api-key-stdin", "--no-verify",
-                                       "--yes", extra_stdin="NEWKEY-1234567890\n")
+    result = harness.run_with_password("login", "set", "--username", "trader2", "--api-key-stdin",
+                                       "--no-verify", "--yes", extra_stdin="NEWKEY-1234567890\n")
     assert result.code == 0, result.err
     assert '  username: "trader2"\n  api_key: "NEWKEY-1234567890"\n' in harness.text(ACCOUNTS)
     assert "NEWKEY-1234567890" not in result.err + result.out
@@ -128,7 +128,8 @@ def test_account_edit_enable_disable_remove(harness: AdminHarness) -> None:
     text = harness.text(ACCOUNTS)
     assert 'nickname: "Renamed"' in text and 'reset_time: "17:00"' not in text
     assert harness.run_with_password("account", "disable", "7001", "--yes").code == 0
-    assert "  - account_id: 7001\n    nickname: \"50K Combine\"\n    enabled: false\n" in harness.text(ACCOUNTS)
+    disabled = '  - account_id: 7001\n    nickname: "50K Combine"\n    enabled: false\n'
+    assert disabled in harness.text(ACCOUNTS)
     assert harness.run_with_password("account", "enable", "7001", "--yes").code == 0
     assert "    enabled: true\n" in harness.text(ACCOUNTS)
     refused = harness.run_with_password("account", "remove", "7002")
@@ -168,7 +169,8 @@ def test_rules_set_changes_one_value(harness: AdminHarness) -> None:
     assert result.code == 0, result.err
     assert "-    loss_limit: 500.00\n+    loss_limit: 600\n" in result.err
     assert "    loss_limit: 600\n" in harness.text(RISK)
-    assert (harness.config_dir / "risk_config.yaml.bak").read_text(encoding="utf-8").count("loss_limit: 500.00")
+    backup = (harness.config_dir / "risk_config.yaml.bak").read_text(encoding="utf-8")
+    assert "    loss_limit: 500.00\n" in backup
 
 
 def test_rules_set_for_one_account_writes_its_overrides(harness: AdminHarness) -> None:
@@ -190,17 +192,18 @@ def test_an_invalid_value_exits_6_and_leaves_the_file(harness: AdminHarness) -> 
 def test_rules_enable_disable_and_reset(harness: AdminHarness) -> None:
     assert harness.run_with_password("rules", "enable", "RULE-012", "--yes").code == 0
     assert harness.run_with_password("rules", "disable", "RULE-011", "--yes").code == 0
-    listing = {r["rule_id"]: r["enabled"] for r in _json(harness.run_with_password("rules", "list", "--json").out)}
+    rows = _json(harness.run_with_password("rules", "list", "--json").out)
+    listing = {r["rule_id"]: r["enabled"] for r in rows}
     assert listing["RULE-012"] is True and listing["RULE-011"] is False
     refused = harness.run_with_password("rules", "reset")
     assert refused.code == ExitCode.USAGE and "--yes" in refused.err
     assert harness.run_with_password("rules", "reset", "--yes").code == 0
-    assert harness.text(RISK) == (Path(__file__).resolve().parents[3] / "config" / RISK).read_text(encoding="utf-8")
+    assert harness.text(RISK) == (SHIPPED / RISK).read_text(encoding="utf-8")
 
 
 def test_rules_reset_from_the_menu_needs_the_typed_word(harness: AdminHarness) -> None:
     assert harness.run_with_password("rules", "set", "RULE-003", "loss_limit=600", "--yes").code == 0
-    declined = harness.run("rules", "reset", interactive=True, hidden=["correct horse battery"], stdin="reset\n")
+    declined = harness.run("rules", "reset", interactive=True, hidden=[PASSWORD], stdin="reset\n")
     assert declined.code == 0 and "Nothing written" in declined.err
     assert "loss_limit: 600" in harness.text(RISK)
 
@@ -252,7 +255,7 @@ def test_srm_service_is_the_same_command_with_the_same_access_control(harness: A
     harness.admin = False
     assert harness.run("start", command="service").code == ExitCode.NOT_PRIVILEGED
     harness.admin = True
-    result = harness.run("start", "--password-stdin", stdin="correct horse battery\n", command="service")
+    result = harness.run("start", "--password-stdin", stdin=f"{PASSWORD}\n", command="service")
     assert result.code == 0 and harness.service.running
     assert json.loads(harness.audit_lines()[-1])["command"] == "service start"
 
@@ -372,7 +375,7 @@ def test_a_running_service_needs_restart_or_no_restart_when_scripted(harness: Ad
 def test_a_terminal_is_asked_whether_to_restart(harness: AdminHarness) -> None:
     harness.service = FakeServiceManager(harness.data_dir, running=True)
     result = harness.run("rules", "set", "RULE-003", "loss_limit=600", interactive=True,
-                         hidden=["correct horse battery"], stdin="y\nn\n")
+                         hidden=[PASSWORD], stdin="y\nn\n")
     assert result.code == 0, result.err
     assert "Write risk_config.yaml? [y/N]" in result.err and "Restart now to apply? [y/N]" in result.err
     assert "next restart" in result.err and harness.service.calls == []
@@ -435,7 +438,12 @@ def test_lockout_clear_starts_the_service_again_when_the_lock_stays_held(
     db = write_database(harness, lockout())
     service = harness.service = FakeServiceManager(harness.data_dir, running=True)
     held = service._lock
-    monkeypatch.setattr(service, "stop", lambda: (service.calls.append("stop"), setattr(service, "_lock", None)))
+
+    def stop_but_stay_locked() -> None:
+        service.calls.append("stop")
+        service._lock = None  # the lock itself stays taken, as by a process the service lost track of
+
+    monkeypatch.setattr(service, "stop", stop_but_stay_locked)
     result = harness.run_with_password("lockout", "clear", "7001", "--reason", "x", "--yes")
     assert result.code == 1 and "Stop the daemon first" in result.err
     assert "did not start again — risk enforcement is OFF" in result.err
@@ -451,7 +459,8 @@ def test_lockout_clear_starts_the_service_again_when_the_lock_stays_held(
 
 def test_lockout_clear_needs_a_reason_and_a_confirmation(harness: AdminHarness) -> None:
     write_database(harness, lockout())
-    assert harness.run_with_password("lockout", "clear", "7001", "--reason", " ", "--yes").code == ExitCode.USAGE
+    blank = harness.run_with_password("lockout", "clear", "7001", "--reason", " ", "--yes")
+    assert blank.code == ExitCode.USAGE
     assert harness.run_with_password("lockout", "clear", "7001", "--reason", "r").code == ExitCode.USAGE
     nothing = harness.run_with_password("lockout", "clear", "7002", "--reason", "r", "--yes")
     assert nothing.code == 0 and "no active lockout" in nothing.out
@@ -487,4 +496,4 @@ def test_every_command_is_audited_without_secrets(harness: AdminHarness, command
     assert harness.run_with_password(*command).code == 0
     last = json.loads(harness.audit_lines()[-1])
     assert last["command"] == " ".join(command) and last["outcome"] == "ok"
-    assert "correct horse battery" not in "\n".join(harness.audit_lines())
+    assert PASSWORD not in "\n".join(harness.audit_lines())

@@ -86,8 +86,9 @@ def test_dotted_keys_create_nested_maps(harness: AdminHarness) -> None:
 
 
 @pytest.mark.parametrize(("assignment", "message"), [
-    pytest.param("loss_limit=-500", "risk_config.yaml: rules.daily_realized_loss.loss_limit: must be a positive "
-                 "amount, write 500 not -500 (got -500)", id="config.md-4.6-negative-limit"),
+    pytest.param("loss_limit=-500",
+                 "risk_config.yaml: rules.daily_realized_loss.loss_limit: must be a positive amount, "
+                 "write 500 not -500 (got -500)", id="config.md-4.6-negative-limit"),
     pytest.param("limit=-500", 'rules.daily_realized_loss.limit: unknown key, did you mean "loss_limit"?',
                  id="config.md-4.6-unknown-key"),
     pytest.param("enabled=yes", 'rules.daily_realized_loss.enabled: must be true or false (got "yes")',
@@ -105,7 +106,8 @@ def test_an_invalid_edit_is_refused_with_the_validators_message(harness: AdminHa
 
 
 def test_config_md_example_limit_5_0_is_refused(harness: AdminHarness) -> None:
-    with pytest.raises(ValidationFailedError, match=r"rules.max_contracts.limit: must be an integer \(got 5.0\)"):
+    with pytest.raises(ValidationFailedError,
+                       match=r"rules\.max_contracts\.limit: must be an integer \(got 5\.0\)"):
         _set(harness.config_dir, "RULE-001", "limit=5.0")
 
 
@@ -169,12 +171,13 @@ def test_an_edit_that_breaks_another_file_is_refused(harness: AdminHarness) -> N
     def drop_section(document: object) -> None:
         del document["rules"]["max_contracts"]  # type: ignore[index]
 
-    with pytest.raises(ValidationFailedError, match="rules.max_contracts: missing"):
+    with pytest.raises(ValidationFailedError, match=r"rules\.max_contracts: missing"):
         propose_edit(harness.config_dir, RISK_FILE, drop_section)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
-def test_the_temp_file_never_outlives_a_failed_rename(harness: AdminHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_temp_file_never_outlives_a_failed_rename(harness: AdminHarness,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     change = _set(harness.config_dir, "RULE-003", "loss_limit=650")
 
     def refuse(src: object, dst: object) -> None:

@@ -164,7 +164,8 @@ def test_wrong_password_exits_3_and_is_audited(harness: AdminHarness) -> None:
 
 def test_change_needs_the_current_password_and_replaces_the_hash(harness: AdminHarness) -> None:
     before = (harness.config_dir / "admin_password.hash").read_text(encoding="ascii")
-    result = harness.run_with_password("password", "change", extra_stdin="brand new secret\nbrand new secret\n")
+    new = "brand new secret\n"
+    result = harness.run_with_password("password", "change", extra_stdin=new + new)
     assert result.code == 0, result.err
     after = PasswordFile(harness.config_dir)
     assert after.path.read_text(encoding="ascii") != before
@@ -174,7 +175,8 @@ def test_change_needs_the_current_password_and_replaces_the_hash(harness: AdminH
 
 
 def test_password_set_when_one_exists_asks_for_the_current_one(harness: AdminHarness) -> None:
-    result = harness.run("password", "set", "--password-stdin", stdin="not it\nnew password 1\nnew password 1\n")
+    result = harness.run("password", "set", "--password-stdin",
+                         stdin="not it\nnew password 1\nnew password 1\n")
     assert result.code == 3
     assert PasswordFile(harness.config_dir).matches(PASSWORD)
 
