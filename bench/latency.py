@@ -12,6 +12,10 @@ Method (`daemon.md` §9, docs/performance.md):
 - Load: quotes of the 10 front-month contracts at `quote_rate` each (the daemon holds positions in all
   of them, so every quote is evaluated by RULE-004/005 for every holding account), plus the probes.
   "Events per second" counts every hub event the simulator sent the daemon in the phase.
+- Run 0 (method floor): no daemon; a 30-line asyncio client (websockets + aiohttp, as the daemon uses)
+  receives the probe's order event and sends the cancel at once. What it measures is the cost of the
+  method itself (two loopback hops, the simulator, Python's WebSocket and HTTP clients); the daemon's
+  own share is the difference.
 - Run A (latency): the probe account and one account with 10 open positions; phases at about 100 and
   1,000 events/s. Run B (capacity): 50 accounts × 10 open positions; the quote rate steps up until
   the probe p99 passes 5 ms; the highest rate that stayed under is the answer.
@@ -40,6 +44,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import orjson
+from websockets.asyncio.client import connect
+
 from simple_risk_manager.broadcast.client import BroadcastClient
 from simple_risk_manager.broadcast.frames import Message
 from simple_risk_manager.clock import SystemClock
@@ -60,9 +68,9 @@ PROBE_LIMIT = Decimal("2000.0")  # far below the RTY walk (starts at 2400): the 
 POSITIONS_PER_ACCOUNT = 10
 CAPACITY_ACCOUNTS = 50
 CAPACITY_P99_MS = 5.0
-CAPACITY_QUOTES_PER_S = (2_000, 5_000, 10_000, 20_000, 30_000, 40_000)
+CAPACITY_QUOTES_PER_S = (1_000, 2_000, 3_000, 4_000, 5_000, 10_000, 20_000, 30_000, 40_000)
 EVENT_LOG_ROOM = 90_000  # the simulator keeps the last 100,000 events; a phase must fit
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 150.0
 SETTLE_S = 1.0
 
 
@@ -177,6 +185,8 @@ async def wait_running(port: int, daemon: ChildProcess) -> None:
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process (Linux /proc; None elsewhere)."""
+    if pid < 0:
+        return None
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -219,7 +229,8 @@ def measure(phase: Phase, probe: int, events: list[dict[str, Any]], requests: li
                   len(quotes) / quote_span_s if quotes else 0.0, cpu)
 
 
-async def run_phase(sim: SimControl, daemon: ChildProcess, probe: int, contract: str, phase: Phase) -> Result:
+async def run_phase(sim: SimControl, daemon: ChildProcess | Floor, probe: int, contract: str,
+                    phase: Phase) -> Result:
     await sim.set_switches(quote_rate=phase.quotes_per_contract)
     request_seq, event_seq = await sim.clear_logs()
     cpu_before, wall_before = cpu_seconds(daemon.pid), time.monotonic()
@@ -239,6 +250,66 @@ async def run_phase(sim: SimControl, daemon: ChildProcess, probe: int, contract:
     result = measure(phase, probe, events, requests, cpu)
     print(result.row(), flush=True)
     return result
+
+
+# --- run 0: the method's floor ------------------------------------------------------------------
+
+RS = "\x1e"
+
+
+async def hub_connection(url: str, token: str, target: str, arguments: Sequence[object]) -> Any:
+    ws = await connect(url.replace("http://", "ws://") + f"?access_token={token}", compression=None,
+                       max_size=None)
+    await ws.send('{"protocol":"json","version":1}' + RS)
+    await ws.recv()
+    for n, argument in enumerate(arguments):
+        await ws.send(orjson.dumps({"type": 1, "invocationId": str(n), "target": target,
+                                    "arguments": [argument]}).decode() + RS)
+    return ws
+
+
+async def drain_quotes(ws: Any) -> None:
+    """Read and parse every quote, as the daemon's market hub does (the same load on the simulator)."""
+    async for frame in ws:
+        for record in str(frame).split(RS):
+            if record:
+                orjson.loads(record)
+
+
+async def floor_client(endpoints: SimEndpoints, probe: int, contracts: Sequence[str],
+                       ready: asyncio.Event) -> None:
+    """Cancel every working order of the probe account the moment its event arrives; until cancelled."""
+    async with aiohttp.ClientSession() as http:
+        login = {"userName": endpoints.user_name, "apiKey": endpoints.api_key}
+        async with http.post(f"{endpoints.url}/api/Auth/loginKey", json=login) as reply:
+            token = (await reply.json())["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        market = await hub_connection(endpoints.market_hub_url, token, "SubscribeContractQuotes", contracts)
+        ws = await hub_connection(endpoints.user_hub_url, token, "SubscribeOrders", [probe])
+        quotes = asyncio.create_task(drain_quotes(market))
+        try:
+            ready.set()
+            async for frame in ws:
+                for record in str(frame).split(RS):
+                    if '"GatewayUserOrder"' not in record:
+                        continue
+                    payload = orjson.loads(record)["arguments"][0]
+                    order = payload.get("data", payload)
+                    if order.get("status") == 1:
+                        body = {"accountId": probe, "orderId": order["id"]}
+                        async with http.post(f"{endpoints.url}/api/Order/cancel", json=body,
+                                             headers=headers) as reply:
+                            await reply.read()
+        finally:
+            quotes.cancel()
+            await ws.close()
+            await market.close()
+
+
+class Floor:
+    """Stands in for the daemon process in `run_phase` (it has no CPU figure of its own)."""
+
+    pid = -1
 
 
 # --- runs --------------------------------------------------------------------------------------------
@@ -312,6 +383,18 @@ async def main(quick: bool, profile: Path | None) -> None:
                         for n in range(1, CAPACITY_ACCOUNTS + 1)]
                 await open_positions(sim, load, contracts)
                 print(f"{len(load)} accounts × {len(contracts)} open positions, probe account {probe}\n")
+                print("Run 0: method floor, no daemon (a minimal client cancels the probe orders)")
+                print(HEADER, flush=True)
+                ready = asyncio.Event()
+                client = asyncio.create_task(floor_client(endpoints, probe, contracts, ready))
+                await ready.wait()
+                rty = (await sim.front_contracts())[BLOCKED]
+                for phase in latency_phases:
+                    await run_phase(sim, Floor(), probe, rty, phase)
+                client.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await client
+                print()
                 print("Run A: the probe account and 1 account with 10 positions")
                 print(HEADER, flush=True)
                 results = await with_daemon(workdir, "latency", endpoints, sim, probe, load[:1],

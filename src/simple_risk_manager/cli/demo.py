@@ -12,11 +12,6 @@ import io
 import sys
 from zoneinfo import ZoneInfo
 
-from simple_risk_manager.clock import SystemClock
-from simple_risk_manager.demo.config_files import ZONE
-from simple_risk_manager.demo.live_log import LiveLog
-from simple_risk_manager.demo.runner import run_demo
-
 
 def _seconds(text: str) -> float:
     try:
@@ -44,6 +39,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
+    # Imported here: every `srm` command (the daemon's `srm run` too) builds this parser, and only the
+    # demo needs the demo package and the broadcast client.
+    from simple_risk_manager.clock import SystemClock
+    from simple_risk_manager.demo.config_files import ZONE
+    from simple_risk_manager.demo.live_log import LiveLog
+    from simple_risk_manager.demo.runner import run_demo
+
     if isinstance(sys.stdout, io.TextIOWrapper):  # a console that cannot show a character gets "?"
         sys.stdout.reconfigure(errors="replace")
     clock = SystemClock()
