@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Final
 
 from simple_risk_manager.runtime.paths import Directories, DirectoryKind, resolve_dir
@@ -27,7 +27,7 @@ def installed_directories(platform: str = sys.platform,
                           env: Mapping[str, str] = os.environ) -> Directories:
     """The directories an installed service uses on `platform`."""
     if platform == "win32":
-        root = Path(PureWindowsPath(env.get("ProgramData") or r"C:\ProgramData", WINDOWS_FOLDER))
+        root = Path(env.get("ProgramData") or r"C:\ProgramData") / WINDOWS_FOLDER
         return Directories(root / "config", root / "data", root / "logs")
     return Directories(LINUX_CONFIG_DIR, LINUX_STATE_DIR, LINUX_LOGS_DIR)
 

@@ -97,14 +97,18 @@ def state_ownership(directory: Path, layout: ServiceLayout) -> Iterator[Ownershi
             yield Ownership(path, layout.user, layout.viewer_group, 0o640)
 
 
-def prepare_install(ops: SystemOps, request: InstallRequest, layout: ServiceLayout) -> list[str]:
-    """Check the paths, create the accounts, set owners and modes; returns notes for the administrator."""
+def refuse_hidden_paths(request: InstallRequest) -> None:
+    """The program and the configuration must be visible to the service (`ProtectHome=yes`)."""
     checked = (("the virtual environment", request.python), ("the config directory", request.config_dir))
     for what, path in checked:
         if hidden_from_service(path):
             raise ServiceError(f"{what} is under {path}, which the unit hides from the service "
                                "(ProtectHome=yes); install the virtual environment under /opt and keep "
                                "the configuration in /etc/simple-risk-manager")
+
+
+def prepare_install(ops: SystemOps, request: InstallRequest, layout: ServiceLayout) -> list[str]:
+    """Create the accounts, set owners and modes; returns notes for the administrator."""
     notes: list[str] = []
     for requested, fixed, option in ((request.data_dir, layout.state_dir, "data"),
                                      (request.log_dir, layout.logs_dir, "log")):

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Final
 
 from simple_risk_manager.service.host import HostOps, SystemOps
-from simple_risk_manager.service.linux_install import DEFAULT_LAYOUT, ServiceLayout, prepare_install
+from simple_risk_manager.service.linux_install import (
+    DEFAULT_LAYOUT,
+    ServiceLayout,
+    prepare_install,
+    refuse_hidden_paths,
+)
 from simple_risk_manager.service.manager import (
     SERVICE_NAME_SYSTEMD,
     ActiveState,
@@ -168,6 +173,7 @@ class SystemdManager:
 
     def install(self, request: InstallRequest) -> list[str]:
         """Accounts, permissions (`cli.md` §3), the unit, `daemon-reload`, `enable`; `start` when asked."""
+        refuse_hidden_paths(request)
         program = srm_program(request.python)
         if not program.is_file():
             raise ServiceError(f"{program} not found: install simple-risk-manager into a virtual environment "
