@@ -27,7 +27,13 @@ from simple_risk_manager.clock import Clock, SystemClock
 from simple_risk_manager.trader.feed import ConnectTimeout, Feed, FeedItem, SavedStateError
 from simple_risk_manager.trader.glyphs import glyphs
 from simple_risk_manager.trader.model import Dashboard, SavedState
-from simple_risk_manager.trader.screens import AccountScreen, ConnectionScreen, DashboardScreen, HelpScreen
+from simple_risk_manager.trader.screens import (
+    AccountScreen,
+    ConnectionScreen,
+    DashboardScreen,
+    HelpScreen,
+    Redraw,
+)
 from simple_risk_manager.trader.summary import Look
 
 #: §1.12: at most ten frames a second.
@@ -81,6 +87,8 @@ class TraderApp(App[int]):
         self._last_render_at: float | None = None
         self._last_snapshot_wish_at: float | None = None
         self._followed: int | None = None
+        #: The dashboard screen is composed; nothing is drawn before.
+        self.ready = False
 
     def get_default_screen(self) -> DashboardScreen:
         return DashboardScreen()
@@ -91,8 +99,12 @@ class TraderApp(App[int]):
         assert isinstance(screen, DashboardScreen)
         return screen
 
+    def on_redraw(self, _message: Redraw) -> None:
+        self.refresh_view()
+
     def on_dashboard_screen_ready(self, _message: DashboardScreen.Ready) -> None:
         """The dashboard screen is composed: start the clock ticks and the feed, and draw."""
+        self.ready = True
         self.set_interval(TICK_INTERVAL_S, self.tick)
         self.set_interval(STATS_REFRESH_S, self._refresh_stats)
         if self._handle_sigterm:
@@ -169,13 +181,15 @@ class TraderApp(App[int]):
     def refresh_view(self) -> None:
         """Draw every visible screen from the model, now."""
         self._render_pending = False
+        if not self.ready:
+            return
         self._last_render_at = self.clock.monotonic()
         now = self.clock.now()
         self.model.tick(now)
-        if not self.screen_stack:
-            return
         self.dashboard.render_view(self.model, now, self.look, self.tab, self.history_mode)
         screen = self.screen
+        if not screen.is_mounted:
+            return  # drawn when it says it is ready (`Redraw`)
         if isinstance(screen, AccountScreen):
             screen.render_view(self.model, now)
         elif isinstance(screen, ConnectionScreen):
@@ -214,7 +228,6 @@ class TraderApp(App[int]):
 
     def action_connection_panel(self) -> None:
         self.push_screen(ConnectionScreen())
-        self.call_after_refresh(self.refresh_view)
 
     def action_accounts(self) -> None:
         self._open_accounts(can_go_back=self.model.selected is not None)
@@ -242,7 +255,6 @@ class TraderApp(App[int]):
             self.refresh_view()
 
         self.push_screen(AccountScreen(can_go_back), chosen)
-        self.call_after_refresh(self.refresh_view)
 
     def _refresh_stats(self) -> None:
         if self.tab == STATS_TAB:

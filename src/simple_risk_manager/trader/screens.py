@@ -43,6 +43,10 @@ HELP_ROWS: Final = (
 )
 
 
+class Redraw(Message):
+    """A screen that draws from the model is ready: the app draws it now rather than at the next tick."""
+
+
 class DashboardScreen(Screen[None]):
     DEFAULT_CSS = """
     DashboardScreen { layout: vertical; }
@@ -180,6 +184,7 @@ class AccountScreen(Screen[int]):
         self.query_one(DataTable).add_columns("#", "Account", "Nickname", "Status", "Realized today",
                                               "Open positions")
         self.query_one(DataTable).focus()
+        self.post_message(Redraw())
 
     def render_view(self, model: Dashboard, now: datetime) -> None:
         title: list[Line] = [[(" SRM — choose an account", "bold"),
@@ -250,6 +255,9 @@ class ConnectionScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Lines()
+
+    def on_mount(self) -> None:
+        self.post_message(Redraw())
 
     def render_view(self, model: Dashboard, now: datetime, look: Look, subscription: str) -> None:
         self.query_one(Lines).show(connection_lines(model, now, look, subscription))
