@@ -171,7 +171,8 @@ def accounts_document(outcome: Outcome) -> dict[str, Any]:
 
 # --- text ------------------------------------------------------------------------------------
 
-def status_text(outcome: Outcome, zone: tzinfo | None, ascii_only: bool, width: int = 100) -> list[str]:
+def status_text(outcome: Outcome, zone: tzinfo | None, ascii_only: bool, width: int = 160) -> list[str]:
+    """Plain lines for a person; `width` only bounds the banner and strip (nothing is cut below it)."""
     model, now = outcome.model, outcome.now
     look = Look(glyphs(ascii_only), zone)
     lines = [_source_text(model, now, zone)]

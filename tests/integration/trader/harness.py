@@ -140,33 +140,36 @@ def enforcement_data(outcome: str = "SUCCESS", error: str | None = None,
 
 # --- the database ----------------------------------------------------------------------------
 
-def write_saved_state(db_path: Path, written_at: datetime = NOW, *, locked: bool = True) -> None:
+def write_saved_state(db_path: Path, written_at: datetime = NOW, *, locked: bool = True,
+                      day_of: datetime = NOW) -> None:
     """A database as the daemon leaves it: schedule, P&L, a lockout, a position, an order, fills and an
-    enforcement row for account 4411, written with the daemon's store functions; then closed cleanly."""
+    enforcement row for account 4411, written with the daemon's store functions; then closed cleanly.
+    `day_of`: the trading day's events happen around this time (the tests' `NOW` by default)."""
+    shift = day_of - NOW
     opened = open_database(db_path, written_at)
     conn = opened.connection
     try:
-        schedule = ResetSchedule(account_id=A1, trading_date=date(2025, 3, 4), last_reset_at=SESSION_START,
-                                 next_reset_at=RESET_AT, reset_time_config="17:00",
-                                 timezone="America/Chicago")
+        schedule = ResetSchedule(account_id=A1, trading_date=date(2025, 3, 4),
+                                 last_reset_at=SESSION_START + shift, next_reset_at=RESET_AT + shift,
+                                 reset_time_config="17:00", timezone="America/Chicago")
         save_reset_schedule(conn, schedule, written_at)
         save_daily_pnl(conn, DailyPnl(account_id=A1, date=date(2025, 3, 4), last_updated=written_at,
                                       realized_pnl=Decimal("-512.50"), gross_pnl=Decimal("-490.30"),
                                       fees=Decimal("22.20"), trade_count=11))
         if locked:
-            save_lockouts(conn, [lockout()])
+            save_lockouts(conn, [lockout(until=RESET_AT + shift)])
         fills = [Trade(id=310000 + n, account_id=A1, contract_id=MES, side=OrderSide.SELL, size=1,
-                       price=Decimal("5900"), execution_time=NOW - timedelta(minutes=30 - n),
-                       received_at=NOW - timedelta(minutes=30 - n), profit_and_loss=Decimal("-50"),
+                       price=Decimal("5900"), execution_time=day_of - timedelta(minutes=30 - n),
+                       received_at=day_of - timedelta(minutes=30 - n), profit_and_loss=Decimal("-50"),
                        fees=Decimal("0.74"), order_id=770000 + n) for n in range(3)]
         write_batch(conn, Batch(positions={90211: codecs.encode_position(position(size=2))},
                                 orders={771203: codecs.encode_order(stop_order())},
                                 trades={t.id: codecs.encode_trade(t) for t in fills},
                                 contracts={MES: codecs.encode_contract(CONTRACT)}))
         insert_enforcement_log(conn, EnforcementLog(
-            timestamp=NOW - timedelta(minutes=1), account_id=A1, rule_id="RULE-003",
+            timestamp=day_of - timedelta(minutes=1), account_id=A1, rule_id="RULE-003",
             action="CLOSE_ALL_AND_LOCKOUT", reason="daily realized loss 512.50 reached limit 500.00",
-            success=True, outcome="SUCCESS", positions_closed=1, lockout_until=RESET_AT,
+            success=True, outcome="SUCCESS", positions_closed=1, lockout_until=RESET_AT + shift,
             execution_time_ms=200))
         checkpoint_truncate(conn)
     finally:
@@ -201,6 +204,16 @@ async def shows(pilot: Pilot[Any], *texts: str, within: float = WAIT_S) -> str:
     await until(pilot, lambda: all(text in screen_text(pilot.app) for text in texts),
                 f"the screen to show {texts}", within)
     return screen_text(pilot.app)
+
+
+async def until_true(condition: Callable[[], bool], what: str, within: float = WAIT_S) -> None:
+    """Poll `condition` on this loop (no app) until it holds; fail naming `what` after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 def lines_with(screen: str, text: str) -> list[str]:
