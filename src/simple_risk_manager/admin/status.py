@@ -29,7 +29,7 @@ from simple_risk_manager.config import (
     validate_config_dir,
 )
 from simple_risk_manager.domain.models import EnforcementLog
-from simple_risk_manager.domain.money import decimal_text, to_decimal
+from simple_risk_manager.domain.money import to_decimal
 from simple_risk_manager.domain.times import format_utc, parse_utc
 from simple_risk_manager.service.manager import ServiceError, ServiceStatus
 from simple_risk_manager.store import connect_reader, load_state, read_daily_pnl, read_enforcement_log
@@ -120,7 +120,8 @@ def _money(value: object) -> Decimal | None:
 
 
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else decimal_text(value)
+    """Money as shown everywhere in the CLIs: two decimals."""
+    return None if value is None else f"{value:.2f}"
 
 
 def _effective_lockout(records: Sequence[Mapping[str, Any]], now: datetime) -> dict[str, Any] | None:
@@ -177,7 +178,7 @@ def _offline_accounts(ctx: AdminContext, nicknames: Mapping[int, str | None],
                       if lockout.account_id == account_id and lockout.is_active(now)]
             rows.append({
                 "account_id": account_id, "nickname": None, "source": "database",
-                "realized_pnl": None if pnl is None else decimal_text(pnl.realized_pnl),
+                "realized_pnl": None if pnl is None else _text(pnl.realized_pnl),
                 "unrealized_pnl": None, "net_pnl": None,
                 "positions": sum(1 for p in state.positions if p.account_id == account_id),
                 "orders": sum(1 for o in state.orders if o.account_id == account_id),
