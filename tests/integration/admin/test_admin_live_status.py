@@ -35,7 +35,8 @@ class Daemon:
             account_id=ACCOUNT, nickname="50K Combine", can_trade=True, balance=Decimal("49487.50"),
             trading_date=date(2025, 3, 4), session_start=NOW - timedelta(hours=8),
             next_reset_at=NOW + timedelta(hours=2), realized_pnl=Decimal("-512.50"),
-            gross_pnl=Decimal("-490.30"), fees=Decimal("22.20"), unrealized_pnl=Decimal("37.50"), trade_count=11,
+            gross_pnl=Decimal("-490.30"), fees=Decimal("22.20"), unrealized_pnl=Decimal("37.50"),
+            trade_count=11,
             trade_counts={"minute": 0, "hour": 3, "session": 11}, lockouts=(lockout.to_dict(),), positions=(),
             orders=(), quotes={}, contracts={}, rules=(), recent_trades=(), recent_enforcement=(),
             stale=False)
