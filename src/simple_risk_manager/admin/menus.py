@@ -16,7 +16,7 @@ from simple_risk_manager.admin.context import AdminContext
 from simple_risk_manager.admin.errors import AdminError, UsageError
 from simple_risk_manager.admin.log_view import LOG_FILES
 from simple_risk_manager.admin.runner import PasswordNeed, authenticate, emit, run_recorded
-from simple_risk_manager.config import RULE_CATALOG
+from simple_risk_manager.config import ACCOUNTS_FILE, RULE_CATALOG
 from simple_risk_manager.runtime.exit_codes import ExitCode
 
 #: An entry asks for its arguments and returns (the equivalent subcommand, the call to make).
@@ -69,7 +69,7 @@ def _login(ctx: AdminContext, required: bool) -> tuple[str | None, str | None]:
 def _account_add(ctx: AdminContext) -> tuple[str, Callable[[], Result]]:
     account_id = _number(ctx, "Account id")
     nickname = _optional(ctx, "Nickname")
-    username, env = _login(ctx, required=not (ctx.config_dir / "accounts.yaml").exists())
+    username, env = _login(ctx, required=not (ctx.config_dir / ACCOUNTS_FILE).exists())
     reset_time = _optional(ctx, 'Own trading-day end "HH:MM"')
     timezone = _optional(ctx, "Its time zone, e.g. America/Chicago") if reset_time else None
     verify = _yes_default(ctx, "Verify the login and the account with the gateway now?")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from simple_risk_manager import __version__
 from simple_risk_manager.admin import actions
 from simple_risk_manager.admin.connection_test import CHECK_NAMES
 from simple_risk_manager.admin.menus import run_menus
@@ -180,6 +181,7 @@ def register(subparsers: Any, deps: Dependencies | None = None) -> None:
         description="Admin CLI. Without a command on a terminal: numbered menus. Every menu action is also "
                     "a command below. Needs root (Administrator on Windows) and the admin password, except "
                     "status and service status.")
+    parser.add_argument("--version", action="version", version=f"srm {__version__}")
     add_common_flags(parser)
     commands = parser.add_subparsers(dest="admin_command", metavar="COMMAND")
     _accounts(commands)

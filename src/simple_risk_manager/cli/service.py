@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from simple_risk_manager import __version__
 from simple_risk_manager.admin import actions
 from simple_risk_manager.admin.log_view import LOG_FILES
 from simple_risk_manager.admin.runner import (
@@ -63,6 +64,7 @@ def register(subparsers: Any, deps: Dependencies | None = None) -> None:
     parser = subparsers.add_parser(
         "service", help="control the daemon's service (admin only; status for anyone)",
         description="Service control: the same commands as `srm admin service …`.")
+    parser.add_argument("--version", action="version", version=f"srm {__version__}")
     add_common_flags(parser)
     verbs = parser.add_subparsers(dest="service_verb", metavar="VERB")
     verbs.required = True

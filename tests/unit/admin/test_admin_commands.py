@@ -497,3 +497,24 @@ def test_every_command_is_audited_without_secrets(harness: AdminHarness, command
     last = json.loads(harness.audit_lines()[-1])
     assert last["command"] == " ".join(command) and last["outcome"] == "ok"
     assert PASSWORD not in "\n".join(harness.audit_lines())
+
+
+# --- the srm command --------------------------------------------------------------------------------
+
+def test_srm_registers_admin_and_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from simple_risk_manager.cli.main import main
+
+    for argv in (["admin", "--version"], ["service", "--version"], ["admin", "rules", "set", "--help"]):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 0
+    assert "key=value" in capsys.readouterr().out
+    dirs = ["--config-dir", str(tmp_path / "c"), "--data-dir", str(tmp_path / "d"),
+            "--log-dir", str(tmp_path / "l")]
+    assert main(["admin", "status", "--json", *dirs]) == 0
+    assert json.loads(capsys.readouterr().out)["source"] == "database"
+
+
+def test_the_menus_need_a_terminal(harness: AdminHarness) -> None:
+    result = harness.run()
+    assert result.code == ExitCode.USAGE and "need a terminal" in result.err
