@@ -37,6 +37,10 @@ def process_alive(pid: int) -> bool:
 
 
 def running_daemon_pid(data_dir: Path) -> int | None:
-    """The PID written by the lock holder when that process still exists; None otherwise."""
-    pid = read_pid(lock_path(data_dir))
+    """The PID written by the lock holder when that process still exists; None otherwise (also when the
+    caller may not read the data directory: status needs no privileges)."""
+    try:
+        pid = read_pid(lock_path(data_dir))
+    except OSError:
+        return None
     return pid if pid is not None and process_alive(pid) else None

@@ -105,8 +105,11 @@ def _from_service_status(status: ServiceStatus, lock_pid: int | None) -> dict[st
 
 
 def _configured_nicknames(ctx: AdminContext) -> dict[int, str | None]:
-    """Account ids (and nicknames) of `accounts.yaml`, when it is readable and valid."""
-    result = validate_config_dir(ctx.config_dir, env=ctx.env, env_mode=EnvMode.SYNTAX_ONLY)
+    """Account ids (and nicknames) of `accounts.yaml`, when this user may read it and it is valid."""
+    try:
+        result = validate_config_dir(ctx.config_dir, env=ctx.env, env_mode=EnvMode.SYNTAX_ONLY)
+    except OSError:
+        return {}
     if result.config is None:
         return {}
     return {account.account_id: account.nickname for account in result.config.accounts if account.enabled}
@@ -159,11 +162,9 @@ def _offline_accounts(ctx: AdminContext, nicknames: Mapping[int, str | None],
                       now: datetime) -> list[dict[str, Any]]:
     """The database's view (offline): P&L of the stored trading day, positions, orders, lockouts."""
     ids = set(nicknames)
-    if not ctx.db_path.exists():
-        return [_empty_account(account_id) for account_id in sorted(ids)]
     try:
         conn = connect_reader(ctx.db_path)
-    except (sqlite3.Error, OSError):
+    except (sqlite3.Error, OSError):  # no database yet, or not readable by this user
         return [_empty_account(account_id) for account_id in sorted(ids)]
     try:
         state = load_state(conn, {}, now)
