@@ -255,6 +255,9 @@ async def run_phase(sim: SimControl, daemon: ChildProcess | Floor, probe: int, c
 # --- run 0: the method's floor ------------------------------------------------------------------
 
 RS = "\x1e"
+PING = '{"type":6}' + RS
+#: The hub closes a connection that sends no message for 30 s (client timeout); the daemon pings, so must we.
+PING_EVERY_S = 10.0
 
 
 async def hub_connection(url: str, token: str, target: str, arguments: Sequence[object]) -> Any:
@@ -266,6 +269,13 @@ async def hub_connection(url: str, token: str, target: str, arguments: Sequence[
         await ws.send(orjson.dumps({"type": 1, "invocationId": str(n), "target": target,
                                     "arguments": [argument]}).decode() + RS)
     return ws
+
+
+async def keep_alive(*connections: Any) -> None:
+    while True:
+        await asyncio.sleep(PING_EVERY_S)
+        for ws in connections:
+            await ws.send(PING)
 
 
 async def drain_quotes(ws: Any) -> None:
@@ -286,7 +296,7 @@ async def floor_client(endpoints: SimEndpoints, probe: int, contracts: Sequence[
         headers = {"Authorization": f"Bearer {token}"}
         market = await hub_connection(endpoints.market_hub_url, token, "SubscribeContractQuotes", contracts)
         ws = await hub_connection(endpoints.user_hub_url, token, "SubscribeOrders", [probe])
-        quotes = asyncio.create_task(drain_quotes(market))
+        helpers = [asyncio.create_task(drain_quotes(market)), asyncio.create_task(keep_alive(market, ws))]
         try:
             ready.set()
             async for frame in ws:
@@ -301,7 +311,8 @@ async def floor_client(endpoints: SimEndpoints, probe: int, contracts: Sequence[
                                              headers=headers) as reply:
                             await reply.read()
         finally:
-            quotes.cancel()
+            for helper in helpers:
+                helper.cancel()
             await ws.close()
             await market.close()
 
