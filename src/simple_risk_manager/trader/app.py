@@ -115,6 +115,7 @@ class TraderApp(App[int]):
         self.refresh_view()
 
     async def on_unmount(self) -> None:
+        self.ready = False
         if self.feed is not None:
             self.feed.stop()
         if self._handle_sigterm and threading.current_thread() is threading.main_thread():
@@ -181,8 +182,8 @@ class TraderApp(App[int]):
     def refresh_view(self) -> None:
         """Draw every visible screen from the model, now."""
         self._render_pending = False
-        if not self.ready:
-            return
+        if not self.ready or not self.screen_stack:
+            return  # not composed yet, or shutting down (a frame timer may still fire)
         self._last_render_at = self.clock.monotonic()
         now = self.clock.now()
         self.model.tick(now)

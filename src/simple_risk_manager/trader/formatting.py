@@ -52,12 +52,13 @@ def price(value: Decimal | None) -> str:
 
 
 def countdown(seconds: float) -> str:
-    """`04:12` below an hour, `7:57:12` above; rounded up, so an active lock never reads `00:00`."""
+    """`04:12` below an hour, `7h57m12s` above (never mistaken for a clock time); rounded up, so an
+    active lock never reads `00:00`."""
     total = max(0, math.ceil(seconds))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
     return f"{minutes:02d}:{secs:02d}"
 
 

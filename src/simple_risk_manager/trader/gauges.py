@@ -58,8 +58,8 @@ def percent(fraction: Decimal) -> str:
 
 
 def bar(fraction: Decimal | None, width: int, full: str, empty: str) -> str:
-    """`[████░░░░░░]`; a started cell counts as filled so a small use is visible; capped at full."""
+    """`[████░░░░░░]`: whole cells, rounded down like the percentage beside it; capped at full."""
     if fraction is None:
         return "[" + empty * width + "]"
-    filled = min(width, math.ceil(max(ZERO, fraction) * width))
+    filled = min(width, math.floor(max(ZERO, fraction) * width))
     return "[" + full * filled + empty * (width - filled) + "]"

@@ -204,9 +204,7 @@ def _account_text(model: Dashboard, view: AccountView, value: AccountValue, now:
         view.trading_date.isoformat() if view.trading_date else "n/a")
     lines = ["", f"Account {view.account_id}" + (f" ({name})" if name else "") + f" {look.glyphs.dash} "
              f"{view.status(now).value} {look.glyphs.dash} trading day {day}"]
-    banner = summary.lockout_banner(view, now, look, width)
-    if banner is not None:
-        lines.append(summary.plain(banner).rstrip())
+    lines += [summary.plain(line).rstrip() for line in summary.lockout_banner(view, now, look, width)]
     strip = summary.strip(model, view, value, now, look=look, width=width)
     lines += [summary.plain(line).rstrip() for line in strip]
     for item in value.positions:

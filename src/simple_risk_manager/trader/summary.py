@@ -114,23 +114,24 @@ def header(model: Dashboard, now: datetime, look: Look, width: int) -> Line:
 
 # --- banner ----------------------------------------------------------------------------------
 
-def lockout_banner(view: AccountView, now: datetime, look: Look, width: int) -> Line | None:
-    """§1.6: the effective record, its rule and reason, a live countdown, "+N more"."""
+def lockout_banner(view: AccountView, now: datetime, look: Look, width: int) -> list[Line]:
+    """§1.6: the effective record, its rule and reason, a live countdown, "+N more". When that does not
+    fit one row the countdown gets a row of its own, so it is never cut; none when not locked."""
     active = view.active_lockouts(now)
     if not active:
-        return None
+        return []
     g = look.glyphs
     record = active[0]
     cooldown = record.kind == LockoutKind.DURATION
     label, style = ("COOLDOWN", _COOLDOWN_STYLE) if cooldown else ("LOCKED OUT", _LOCKED_STYLE)
     when = _until_text(record, now, look)
     more = f" +{len(active) - 1} more" if len(active) > 1 else ""
-    head = f" {g.banner} {label} {g.dash} {record.rule_id} "
-    tail = f" {g.dash} {when}{more} {g.banner}"
-    room = width - len(head) - len(tail)
-    reason = record.reason if len(record.reason) <= room else record.reason[:max(0, room - 1)] + "…"
-    text = head + reason + tail
-    return [(text.ljust(width), style)]
+    what = f" {g.banner} {label} {g.dash} {record.rule_id} {record.reason}"
+    until = f"{when}{more} {g.banner}"
+    if len(what) + len(until) + 3 <= width:
+        return [[(f"{what} {g.dash} {until}".ljust(width), style)]]
+    return [fit([(what.ljust(width), style)], width),
+            fit([(f" {g.banner} {until}".ljust(width), style)], width)]
 
 
 def _until_text(record: Lockout, now: datetime, look: Look) -> str:
@@ -179,9 +180,7 @@ def banner(model: Dashboard, now: datetime, look: Look, width: int) -> list[Line
     lines = data_age_lines(model, now, look, width)
     view = model.view
     if view is not None:
-        lock = lockout_banner(view, now, look, width)
-        if lock is not None:
-            lines.append(lock)
+        lines += lockout_banner(view, now, look, width)
     alert = model.alerts.current()
     if alert is not None:
         lines += alert_lines(alert, model.alerts.waiting, width)

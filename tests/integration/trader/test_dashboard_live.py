@@ -44,7 +44,7 @@ async def test_connected_shows_the_account_live(server: BroadcastServer,
         screen = await shows(pilot, "● LIVE", "MESH5")
         assert lines_with(screen, "SRM • Eval 50K (#4411) • trading day 2025-03-04")[0].endswith(
             "● LIVE    15:02:11 UTC")
-        assert " Realized -193.32 (fees 13.32)  Unrealized +37.50  Net -155.82  Loss limit [████░░░░░░] 38%" \
+        assert " Realized -193.32 (fees 13.32)  Unrealized +37.50  Net -155.82  Loss limit [███░░░░░░░] 38%" \
             in screen
         assert "Trades 6 (0 per min, 2 per h)  Contracts 3/n/a  Reset in 7h57m" in screen
         row = lines_with(screen, "MESH5")[0].split()
@@ -61,14 +61,15 @@ async def test_locked_account_shows_the_banner_with_a_live_countdown(
     app = make_app(server.port)
     async with app.run_test(size=SIZE) as pilot:
         screen = await shows(pilot, "LOCKED OUT")
-        banner = lines_with(screen, "LOCKED OUT")[0]
-        assert banner.startswith(" ▓▓ LOCKED OUT — RULE-003 daily realized loss")
-        assert banner.endswith("trading allowed again in 7:57:49 (at 23:00 UTC) ▓▓")
+        rows = screen.splitlines()
+        at = rows.index(lines_with(screen, "LOCKED OUT")[0])
+        assert rows[at] == " ▓▓ LOCKED OUT — RULE-003 daily realized loss 512.50 reached limit 500.00"
+        assert rows[at + 1] == " ▓▓ trading allowed again in 7h57m49s (at 23:00 UTC) ▓▓"
         assert "Loss limit [██████████] 102% LIMIT" in screen
         assert "No open positions" in screen
         clock.advance(60)
         app.tick()
-        await shows(pilot, "trading allowed again in 7:56:49")
+        await shows(pilot, "trading allowed again in 7h56m49s")
 
 
 async def test_cooldown_banner_counts_down_and_goes(daemon: FakeDaemon, server: BroadcastServer,

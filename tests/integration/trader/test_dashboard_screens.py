@@ -28,7 +28,7 @@ async def test_account_selection_lists_the_accounts_and_follows_the_choice(
         lockout(kind="duration", rule_id="RULE-007", lockout_id=9, account_id=A2)])
     app = make_app(server.port, account_id=None)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await shows(pilot, "choose an account", "4412")
+        screen = await shows(pilot, "choose an account", "-193.32", "COOLDOWN")
         assert isinstance(app.screen, AccountScreen)
         assert lines_with(screen, "4411")[0].split() == ["1", "4411", "Eval", "50K", "OK", "-193.32", "1"]
         assert lines_with(screen, "4412")[0].split() == ["2", "4412", "COOLDOWN", "0.00", "0"]

@@ -44,7 +44,8 @@ def test_a_missing_price_is_a_dash() -> None:
     (0.3, "00:01"),
     (0, "00:00"),
     (-5, "00:00"),
-    (7 * 3600 + 57 * 60 + 12, "7:57:12"),
+    (7 * 3600 + 57 * 60 + 12, "7h57m12s"),
+    (14 * 3600 + 34 * 60 + 6, "14h34m06s"),
 ])
 def test_countdown(seconds: float, text: str) -> None:
     assert fmt.countdown(seconds) == text

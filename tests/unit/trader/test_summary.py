@@ -66,7 +66,7 @@ def test_locked_out_banner_is_red_and_counts_the_others() -> None:
                      reason="daily realized loss 512.50 reached limit 500.00")]))
     line = summary.banner(model, NOW, LOOK, 200)[0]
     assert plain(line).rstrip() == (" ▓▓ LOCKED OUT — RULE-003 daily realized loss 512.50 reached limit "
-                                    "500.00 — trading allowed again in 7:57:49 (at 23:00 UTC) +1 more ▓▓")
+                                    "500.00 — trading allowed again in 7h57m49s (at 23:00 UTC) +1 more ▓▓")
     assert "red" in line[0][1]
 
 
@@ -79,8 +79,9 @@ def test_a_condition_lockout_waits_for_the_broker() -> None:
 def test_a_long_reason_is_cut_so_the_countdown_stays_visible() -> None:
     model = connected(snapshot_account(positions=[], lockouts=[
         lockout_data(2, "RULE-003", "reset", "2025-03-04T23:00:00.000Z", reason="x" * 200)]))
-    line = texts(summary.banner(model, NOW, LOOK, 80))[0]
-    assert len(line) <= 80 and "…" in line and line.endswith("(at 23:00 UTC) ▓▓")
+    first, second = texts(summary.banner(model, NOW, LOOK, 80))
+    assert len(first) == 80 and first.startswith(" ▓▓ LOCKED OUT — RULE-003 xxx") and first.endswith("x…")
+    assert second == " ▓▓ trading allowed again in 7h57m49s (at 23:00 UTC) ▓▓"
 
 
 def test_the_alert_shows_in_the_banner_with_the_count_waiting() -> None:
@@ -120,7 +121,7 @@ def test_spec_strip() -> None:
     value = value_account(view, model.quotes, NOW, live=True)
     first, second = texts(summary.strip(model, view, value, NOW, look=LOOK, width=WIDTH))
     assert first == (" Realized -193.32 (fees 13.32)  Unrealized +37.50  Net -155.82  "
-                     "Loss limit [████░░░░░░] 38%")
+                     "Loss limit [███░░░░░░░] 38%")
     assert second == " Trades 6 (? per min, ? per h)  Contracts 3/n/a  Reset in 7h57m"
 
 

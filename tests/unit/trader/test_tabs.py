@@ -125,13 +125,13 @@ def test_stats_gauges_and_day_statistics() -> None:
     lines = [plain(line) for line in tabs.stats_lines(model.view, value_account(model.view, model.quotes, NOW,
                                                                                 live=True), NOW, LOOK)]
     # RULE-003 follows the fill at once: max(0, 154.29) of 500
-    assert lines[1] == " RULE-003 Daily Realized Loss            [████░░░░░░]   30%  154.29 / 500.00  OK"
+    assert lines[1] == " RULE-003 Daily Realized Loss            [███░░░░░░░]   30%  154.29 / 500.00  OK"
     assert lines[2] == " RULE-008 No Stop-Loss Grace             ACTIVE"
     assert lines[3] == " RULE-011 Symbol Blocks                  disabled"
     assert " Trades 7   Wins 1   Losses 0   Win rate 100%" in lines
     assert " Largest win +41.25   Largest loss n/a   Total fees 4.44" in lines
     assert " Balance 50210.50 (as of the last snapshot)" in lines
-    assert " Next reset in 7:57:49 (at 23:00 UTC)" in lines
+    assert " Next reset in 7h57m49s (at 23:00 UTC)" in lines
 
 
 def test_a_contract_without_metadata_is_shown_by_id() -> None:
