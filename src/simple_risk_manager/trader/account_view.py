@@ -118,9 +118,11 @@ class AccountView:
         return AccountStatus.COOLDOWN if active[0].kind == LockoutKind.DURATION else AccountStatus.LOCKED
 
     def contract_name(self, contract_id: str) -> str:
-        """`MESH5`; the id itself when the metadata is not known."""
+        """`MESH5`; without metadata the id's last two parts (`MNQ.Z26` of `CON.F.US.MNQ.Z26`)."""
         contract = self.contracts.get(contract_id)
-        return contract.name if contract is not None and contract.name else contract_id
+        if contract is not None and contract.name:
+            return contract.name
+        return ".".join(contract_id.split(".")[-2:])
 
     def open_contracts(self) -> int:
         """Σ position sizes (gross count)."""
@@ -171,7 +173,9 @@ class AccountView:
         return view
 
     def carry_local_history(self, previous: AccountView) -> None:
-        """Keep the entries only this dashboard knows (lockouts set/cleared, alerts) across a snapshot."""
+        """Keep what only this dashboard knows across a snapshot: entries for lockouts set or cleared and
+        alerts, and the metadata of contracts no longer held (the day's trades still name them)."""
+        self.contracts = {**previous.contracts, **self.contracts}
         local = [entry for entry in previous.history if not entry.from_log]
         self.history = sorted([*self.history, *local], key=lambda e: e.time, reverse=True)[:HISTORY_LIMIT]
 

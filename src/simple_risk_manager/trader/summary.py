@@ -164,8 +164,10 @@ def data_age_lines(model: Dashboard, now: datetime, look: Look, width: int) -> l
     if model.mode is ConnectionMode.OFFLINE:
         if model.saved_at is not None:
             age = fmt.short_duration((now - model.saved_at).total_seconds())
+            heard = "" if model.last_message_at is None else (
+                f"; daemon last heard at {fmt.local_clock(model.last_message_at, look.zone)}")
             text = (f"OFFLINE {g.dash} daemon unreachable; saved state as of "
-                    f"{fmt.local_clock(model.saved_at, look.zone)} ({age} old); "
+                    f"{fmt.local_clock(model.saved_at, look.zone)} ({age} old){heard}; "
                     f"positions/orders can be up to 5 s older than the broker; no quotes")
         elif model.saved_error is not None:
             text = f"OFFLINE {g.dash} daemon unreachable and {model.saved_error}"

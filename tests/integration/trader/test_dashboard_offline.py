@@ -26,14 +26,14 @@ async def test_a_stopped_daemon_shows_the_saved_state_then_live_again(
     app = make_app(port)
     async with app.run_test(size=SIZE) as pilot:
         await shows(pilot, "● LIVE", "Realized -193.32")
-        clock.advance(60)
         await server.stop()
+        clock.advance(60)  # after the last frame: "last heard" stays 15:02:11
         screen = await shows(pilot, "○ OFFLINE — saved state 15:02:11", "Realized -512.50")
         rows = screen.splitlines()
         at = next(n for n, line in enumerate(rows) if "daemon unreachable" in line)
         assert " ".join(line.strip() for line in rows[at:at + 2]) == (
-            "OFFLINE — daemon unreachable; saved state as of 15:02:11 UTC (1m00s old); positions/orders can "
-            "be up to 5 s older than the broker; no quotes")
+            "OFFLINE — daemon unreachable; saved state as of 15:02:11 UTC (1m00s old); daemon last heard at "
+            "15:02:11 UTC; positions/orders can be up to 5 s older than the broker; no quotes")
         assert "LOCKED OUT — RULE-003" in screen  # the saved lockout
         assert lines_with(screen, "MESH5")[0].split()[:6] == ["MESH5", "LONG", "2", "5921.25", "NO", "DATA"]
         assert "Unrealized n/a" in screen and "Loss limit n/a" in screen and "windows n/a offline" in screen

@@ -19,6 +19,7 @@ from .frames import (
     connected,
     event,
     frame,
+    snapshot,
     snapshot_account,
 )
 
@@ -134,7 +135,13 @@ def test_stats_gauges_and_day_statistics() -> None:
     assert " Next reset in 7h57m49s (at 23:00 UTC)" in lines
 
 
-def test_a_contract_without_metadata_is_shown_by_id() -> None:
+def test_a_contract_without_metadata_is_shown_by_the_end_of_its_id() -> None:
     model = connected(snapshot_account(contracts={}))
     assert model.view is not None
-    assert model.view.contract_name(MES) == MES
+    assert model.view.contract_name(MES) == "MES.H25"
+
+
+def test_a_contract_no_longer_held_keeps_its_name_for_the_days_trades() -> None:
+    model = connected()
+    model.on_message(snapshot(snapshot_account(positions=[], orders=[], contracts={}), seq=5200), NOW)
+    assert model.view is not None and model.view.contract_name(MES) == "MESH5"
