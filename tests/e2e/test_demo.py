@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,21 @@ def test_demo_fires_every_rule_and_enforcement_succeeds() -> None:
     # The lockout's re-flatten: a trade attempted while locked is closed under the locking rule.
     retry = log.index("trader: tries again while locked out")
     assert re.search(r"Daily loss +RULE-003 \w+ - .*1 position closed.*\[SUCCESS", log[retry:]), log
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_duration_stops_the_demo_cleanly_and_removes_everything() -> None:
+    done = subprocess.run([*srm_command(), "demo", "--plain", "--duration", "4"], capture_output=True,
+                          text=True, timeout=50, stdin=subprocess.DEVNULL, check=False)
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    assert done.returncode == 0, output
+    assert "stopped early: --duration 4 s reached" in done.stdout, output
+    assert "problem:" not in done.stdout, output
+    simulator = re.search(r"simulator at http://127\.0\.0\.1:(\d+); .*\(config, data and logs in (\S+)\)",
+                          done.stdout)
+    assert simulator is not None, output
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(simulator.group(1)))) != 0  # the simulator is gone
+    assert not Path(simulator.group(2)).exists()  # and so is the throw-away directory

@@ -153,6 +153,9 @@ def config_files(sim: SimEndpoints, accounts: tuple[DemoAccount, ...], account_i
 
 
 def write_config(directory: Path, files: Mapping[str, str]) -> None:
+    """Owner-only files, as `srm check-config` asks of a real accounts.yaml (it holds the login)."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (directory / name).write_text(text, encoding="utf-8")
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o600)

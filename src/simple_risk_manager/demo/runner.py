@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
+import aiohttp
+
 from simple_risk_manager.broadcast.client import BroadcastClient
 from simple_risk_manager.clock import Clock
 from simple_risk_manager.demo import expectations as expect
@@ -149,8 +151,8 @@ async def run_demo(view: DemoView, format_: LogFormat, clock: Clock, duration_s:
             await play
         except asyncio.CancelledError:
             pass
-        except (DemoStartError, ChildStartError, SimError, OSError) as error:
-            run.problems.append(str(error))
+        except (DemoStartError, ChildStartError, SimError, aiohttp.ClientError, OSError) as error:
+            run.problems.append(str(error) or type(error).__name__)
         view.notice("stopping the daemon and the simulator")
         await _shut_down(run)
     actions = run.feed.all(expect.any_enforcement)

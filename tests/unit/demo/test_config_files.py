@@ -74,6 +74,7 @@ def test_no_daily_reset_during_the_demo(now: datetime) -> None:
 def test_the_daemon_validator_accepts_the_files(tmp_path: Path, now: datetime) -> None:
     schedule, ids = write_demo(tmp_path, now)
     loaded = load_config_dir(tmp_path)
+    assert loaded.warnings == ()
     assert [a.account_id for a in loaded.accounts] == list(ids.values())
     assert loaded.daemon.broadcast.port == 8799
     assert loaded.accounts_file.topstepx is not None
