@@ -26,6 +26,7 @@ from simple_risk_manager.clock import SystemClock
 from simple_risk_manager.runtime.exit_codes import ExitCode
 from simple_risk_manager.runtime.paths import DirectoryKind, resolve_dir
 from simple_risk_manager.trader.app import run_dashboard
+from simple_risk_manager.trader.ascii_only import to_ascii
 from simple_risk_manager.trader.fallback import database_path
 from simple_risk_manager.trader.status import (
     accounts_document,
@@ -133,11 +134,12 @@ def _one_shot(args: argparse.Namespace, url: str, db_path: Path) -> int:
     if args.trader_command == "accounts":
         document, lines = accounts_document(outcome), accounts_text(outcome)
     else:
-        document, lines = status_document(outcome), status_text(outcome, None, args.ascii)
+        document, lines = status_document(outcome), status_text(outcome, None)
     if args.json:
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        sys.stdout.write("\n".join(lines) + "\n")
+        text = "\n".join(lines) + "\n"
+        sys.stdout.write(to_ascii(text) if args.ascii else text)
     code = outcome.exit_code
     if code is ExitCode.NO_DATA:
         what = f"account {account}" if account is not None else "any account"

@@ -11,7 +11,7 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -20,12 +20,13 @@ from typing import Any, ClassVar, Final
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 
 from simple_risk_manager.broadcast.client import Disconnected
 from simple_risk_manager.broadcast.protocol import DEFAULT_URL
 from simple_risk_manager.clock import Clock, SystemClock
+from simple_risk_manager.trader.ascii_only import AsciiOnly
 from simple_risk_manager.trader.feed import ConnectTimeout, Feed, FeedItem, SavedStateError
-from simple_risk_manager.trader.glyphs import glyphs
 from simple_risk_manager.trader.model import Dashboard, SavedState
 from simple_risk_manager.trader.screens import (
     AccountScreen,
@@ -75,7 +76,8 @@ class TraderApp(App[int]):
         self.options = options
         self.clock = clock or SystemClock()
         self.model = Dashboard(requested=options.account_id)
-        self.look = Look(glyphs(options.ascii_only), options.zone)
+        self.look = Look(options.zone)
+        self._ascii_filter = AsciiOnly(enabled=options.ascii_only)
         self.tab = 0
         self.history_mode = "trades"
         self.feed: Feed | None = None
@@ -89,6 +91,10 @@ class TraderApp(App[int]):
         self._followed: int | None = None
         #: The dashboard screen is composed; nothing is drawn before.
         self.ready = False
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then `--ascii` (which must see the final characters)."""
+        return [*super().get_line_filters(), *([self._ascii_filter] if self._ascii_filter.enabled else [])]
 
     def get_default_screen(self) -> DashboardScreen:
         return DashboardScreen()

@@ -57,7 +57,11 @@ def percent(fraction: Decimal) -> str:
     return f"{math.floor(fraction * 100)}%"
 
 
-def bar(fraction: Decimal | None, width: int, full: str, empty: str) -> str:
+FULL_CELL: Final = "█"
+EMPTY_CELL: Final = "░"
+
+
+def bar(fraction: Decimal | None, width: int, full: str = FULL_CELL, empty: str = EMPTY_CELL) -> str:
     """`[████░░░░░░]`: whole cells, rounded down like the percentage beside it; capped at full."""
     if fraction is None:
         return "[" + empty * width + "]"

@@ -28,7 +28,6 @@ from simple_risk_manager.trader.account_view import AccountView
 from simple_risk_manager.trader.fallback import SavedStateUnavailableError, read_saved_state
 from simple_risk_manager.trader.feed import client_items
 from simple_risk_manager.trader.gauges import gauge_level, used_fraction
-from simple_risk_manager.trader.glyphs import glyphs
 from simple_risk_manager.trader.model import ConnectionMode, Dashboard
 from simple_risk_manager.trader.selection import account_rows, source_label
 from simple_risk_manager.trader.summary import Look, daily_loss_current
@@ -171,10 +170,10 @@ def accounts_document(outcome: Outcome) -> dict[str, Any]:
 
 # --- text ------------------------------------------------------------------------------------
 
-def status_text(outcome: Outcome, zone: tzinfo | None, ascii_only: bool, width: int = 160) -> list[str]:
+def status_text(outcome: Outcome, zone: tzinfo | None, width: int = 160) -> list[str]:
     """Plain lines for a person; `width` only bounds the banner and strip (nothing is cut below it)."""
     model, now = outcome.model, outcome.now
-    look = Look(glyphs(ascii_only), zone)
+    look = Look(zone)
     lines = [_source_text(model, now, zone)]
     for view in outcome.accounts():
         value = value_account(view, model.quotes, now, live=model.live)
@@ -202,8 +201,8 @@ def _account_text(model: Dashboard, view: AccountView, value: AccountValue, now:
     name = model.nickname(view.account_id)
     day = "ended while the daemon was down" if view.day_rolled else (
         view.trading_date.isoformat() if view.trading_date else "n/a")
-    lines = ["", f"Account {view.account_id}" + (f" ({name})" if name else "") + f" {look.glyphs.dash} "
-             f"{view.status(now).value} {look.glyphs.dash} trading day {day}"]
+    lines = ["", f"Account {view.account_id}" + (f" ({name})" if name else "") + f" — "
+             f"{view.status(now).value} — trading day {day}"]
     lines += [summary.plain(line).rstrip() for line in summary.lockout_banner(view, now, look, width)]
     strip = summary.strip(model, view, value, now, look=look, width=width)
     lines += [summary.plain(line).rstrip() for line in strip]

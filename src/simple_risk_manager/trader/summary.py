@@ -18,7 +18,6 @@ from simple_risk_manager.trader import formatting as fmt
 from simple_risk_manager.trader.account_view import AccountView, DataSource
 from simple_risk_manager.trader.alerts import Alert
 from simple_risk_manager.trader.gauges import bar, gauge_level, percent, used_fraction
-from simple_risk_manager.trader.glyphs import Glyphs
 from simple_risk_manager.trader.model import ConnectionMode, Dashboard, Indicator, IndicatorKind
 from simple_risk_manager.trader.payloads import RuleGauge
 from simple_risk_manager.trader.valuation import AccountValue
@@ -45,9 +44,8 @@ _INDICATOR_STYLES: Final = {
 
 @dataclass(frozen=True, slots=True)
 class Look:
-    """How to draw: the symbols and the viewer's time zone (None = the machine's)."""
+    """How to draw: the viewer's time zone (None = the machine's)."""
 
-    glyphs: Glyphs
     zone: tzinfo | None = None
 
 
@@ -73,37 +71,35 @@ def fit(line: Line, width: int) -> Line:
 # --- header ----------------------------------------------------------------------------------
 
 def indicator_text(model: Dashboard, indicator: Indicator, look: Look) -> Piece:
-    g = look.glyphs
     kind = indicator.kind
     if kind is IndicatorKind.LIVE:
-        text = f"{g.live} LIVE"
+        text = "● LIVE"
     elif kind is IndicatorKind.DEGRADED:
-        text = f"{g.degraded} DEGRADED"
+        text = "◐ DEGRADED"
     elif kind is IndicatorKind.RECONNECTING:
-        text = f"{g.reconnecting} RECONNECTING ({model.attempts})"
+        text = f"◌ RECONNECTING ({model.attempts})"
     elif kind is IndicatorKind.STOPPING:
         status = model.daemon.status if model.daemon is not None else "STOPPING"
-        text = f"{g.stopping} {status}"
+        text = f"■ {status}"
     elif kind is IndicatorKind.CONNECTING:
-        text = f"{g.reconnecting} CONNECTING"
+        text = "◌ CONNECTING"
     elif model.saved_at is not None:
-        text = f"{g.offline} OFFLINE {g.dash} saved state {fmt.local_time(model.saved_at, look.zone)}"
+        text = f"○ OFFLINE — saved state {fmt.local_time(model.saved_at, look.zone)}"
     else:
-        text = f"{g.offline} OFFLINE {g.dash} no saved state"
+        text = "○ OFFLINE — no saved state"
     return text, _INDICATOR_STYLES[kind]
 
 
 def header(model: Dashboard, now: datetime, look: Look, width: int) -> Line:
-    g = look.glyphs
     left: Line = [(" SRM", "bold")]
     view = model.view
     if view is not None:
         name = model.nickname(view.account_id) or "Account"
-        left.append((f" {g.bullet} {name} (#{view.account_id})", "bold"))
+        left.append((f" • {name} (#{view.account_id})", "bold"))
         if view.day_rolled:
-            left.append((f" {g.bullet} trading day ended while the daemon was down", "yellow"))
+            left.append((" • trading day ended while the daemon was down", "yellow"))
         elif view.trading_date is not None:
-            left.append((f" {g.bullet} trading day {view.trading_date.isoformat()}", ""))
+            left.append((f" • trading day {view.trading_date.isoformat()}", ""))
     right: Line = [indicator_text(model, model.indicator(now), look),
                    (f"    {fmt.local_clock(now, look.zone)} ", "")]
     gap = width - len(plain(left)) - len(plain(right))
@@ -120,18 +116,17 @@ def lockout_banner(view: AccountView, now: datetime, look: Look, width: int) -> 
     active = view.active_lockouts(now)
     if not active:
         return []
-    g = look.glyphs
     record = active[0]
     cooldown = record.kind == LockoutKind.DURATION
     label, style = ("COOLDOWN", _COOLDOWN_STYLE) if cooldown else ("LOCKED OUT", _LOCKED_STYLE)
     when = _until_text(record, now, look)
     more = f" +{len(active) - 1} more" if len(active) > 1 else ""
-    what = f" {g.banner} {label} {g.dash} {record.rule_id} {record.reason}"
-    until = f"{when}{more} {g.banner}"
+    what = f" ▓▓ {label} — {record.rule_id} {record.reason}"
+    until = f"{when}{more} ▓▓"
     if len(what) + len(until) + 3 <= width:
-        return [[(f"{what} {g.dash} {until}".ljust(width), style)]]
+        return [[(f"{what} — {until}".ljust(width), style)]]
     return [fit([(what.ljust(width), style)], width),
-            fit([(f" {g.banner} {until}".ljust(width), style)], width)]
+            fit([(f" ▓▓ {until}".ljust(width), style)], width)]
 
 
 def _until_text(record: Lockout, now: datetime, look: Look) -> str:
@@ -160,19 +155,18 @@ def wrapped(text: str, style: str, width: int) -> list[Line]:
 
 def data_age_lines(model: Dashboard, now: datetime, look: Look, width: int) -> list[Line]:
     """Offline or reconnecting: how old the data on screen is, in words, prominently."""
-    g = look.glyphs
     if model.mode is ConnectionMode.OFFLINE:
         if model.saved_at is not None:
             age = fmt.short_duration((now - model.saved_at).total_seconds())
             heard = "" if model.last_message_at is None else (
                 f"; daemon last heard at {fmt.local_clock(model.last_message_at, look.zone)}")
-            text = (f"OFFLINE {g.dash} daemon unreachable; saved state as of "
+            text = (f"OFFLINE — daemon unreachable; saved state as of "
                     f"{fmt.local_clock(model.saved_at, look.zone)} ({age} old){heard}; "
                     f"positions/orders can be up to 5 s older than the broker; no quotes")
         elif model.saved_error is not None:
-            text = f"OFFLINE {g.dash} daemon unreachable and {model.saved_error}"
+            text = f"OFFLINE — daemon unreachable and {model.saved_error}"
         else:
-            text = f"OFFLINE {g.dash} daemon unreachable; reading the saved state…"
+            text = "OFFLINE — daemon unreachable; reading the saved state…"
         return wrapped(text, _OFFLINE_STYLE, width)
     return []
 
@@ -197,8 +191,7 @@ def gauge_pieces(rule: RuleGauge | None, current: Decimal | None, look: Look, la
         return [(f"{label} n/a", _MUTED)]
     fraction = used_fraction(rule.limit, current)
     level = gauge_level(fraction, rule.status if current == rule.current else None)
-    g = look.glyphs
-    text = f"{label} {bar(fraction, GAUGE_WIDTH, g.bar_full, g.bar_empty)} "
+    text = f"{label} {bar(fraction, GAUGE_WIDTH)} "
     text += percent(fraction) if fraction is not None else "n/a"
     if level.word:
         text += f" {level.word}"
@@ -272,7 +265,6 @@ SHORT_KEY_HINTS: Final = "1-4 tabs r resync a acct ? help q quit"
 
 
 def footer(model: Dashboard, value: AccountValue | None, now: datetime, look: Look, width: int) -> Line:
-    g = look.glyphs
     warnings: list[str] = []
     view = model.view
     if value is not None and view is not None:
@@ -288,10 +280,10 @@ def footer(model: Dashboard, value: AccountValue | None, now: datetime, look: Lo
                     warnings.append(f"{name} quote {fmt.short_duration(item.quote_age_s)} old")
     left: Line = [(" ", "")]
     if warnings:
-        left = [(f" {g.warning} " + ", ".join(warnings) + f" {g.separator} ", "bold yellow")]
+        left = [(" ⚠ " + ", ".join(warnings) + " │ ", "bold yellow")]
     note = model.footer_note
     middle: Line = [(note.text, _MUTED)] if note is not None else [(KEY_HINTS, "")]
-    right: Line = [(f" {g.separator} {_freshness_text(model, now)} ", "")]
+    right: Line = [(f" │ {_freshness_text(model, now)} ", "")]
     line = left + middle + right
     if len(plain(line)) > width and note is None:
         line = [*left, (SHORT_KEY_HINTS, ""), *right]

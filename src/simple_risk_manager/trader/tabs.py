@@ -93,13 +93,13 @@ def _stop_cell(item: PositionValue, now: datetime, look: Look) -> Piece:
     if line.has_stop is None:
         return "n/a", "dim"
     if line.has_stop:
-        return look.glyphs.check, "green"
+        return "✓", "green"
     if line.no_stop_deadline is None:
         return "no stop", "yellow"
     left = (line.no_stop_deadline - now).total_seconds()
     if left <= 0:
-        return f"no stop {look.glyphs.dash} closing", "bold red"
-    return f"no stop {look.glyphs.dash} closes in {fmt.compact_countdown(left)}", "bold red"
+        return "no stop — closing", "bold red"
+    return f"no stop — closes in {fmt.compact_countdown(left)}", "bold red"
 
 
 # --- Orders ----------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def _history_row(entry: HistoryEntry, look: Look) -> Row:
     style = "bold magenta" if failed else ("red" if entry.from_log and entry.action not in ("UNLOCK", "ALERT")
                                             else "")
     duration = "" if entry.duration_ms is None else f"{entry.duration_ms} ms"
-    return [(fmt.local_time(entry.time, look.zone), ""), (entry.rule_id or look.glyphs.dash, ""),
+    return [(fmt.local_time(entry.time, look.zone), ""), (entry.rule_id or "—", ""),
             (entry.action, style), (entry.reason, ""), (entry.result, style), (duration, "dim")]
 
 
@@ -192,8 +192,7 @@ def rule_line(rule: RuleGauge, current: Decimal | None, look: Look) -> Line:
     money = rule.rule_id in MONEY_RULES
     shown = "n/a" if current is None else (fmt.money(current) if money else fmt_count(current))
     limit = fmt.money(rule.limit) if money else fmt_count(rule.limit)
-    g = look.glyphs
-    text = (f"{bar(fraction, GAUGE_WIDTH, g.bar_full, g.bar_empty)} "
+    text = (f"{bar(fraction, GAUGE_WIDTH)} "
             f"{percent(fraction) if fraction is not None else 'n/a':>5}  {shown} / {limit}")
     status = rule.status if level.word == "" else f"{rule.status} {level.word}"
     return [(name, ""), (text, level.style), (f"  {status}", level.style)]

@@ -54,7 +54,7 @@ async def test_status_text_of_a_locked_account(daemon: FakeDaemon, server: Broad
     assert code == 0
     assert out.startswith("Source: live; daemon RUNNING: ok")
     assert "Account 4411 (Eval 50K) - LOCKED - trading day 2025-03-04" in out
-    assert ("!! LOCKED OUT - RULE-003 daily realized loss 512.50 reached limit 500.00 - "
+    assert ("## LOCKED OUT - RULE-003 daily realized loss 512.50 reached limit 500.00 - "
             "trading allowed again in") in out
     assert "trading allowed again in 2h00m00s" in out or "trading allowed again in 1h59m" in out
     assert "Loss limit [##########]" in out and "LIMIT" in out

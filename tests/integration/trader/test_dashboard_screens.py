@@ -97,3 +97,16 @@ async def test_a_small_terminal_asks_to_be_enlarged(server: BroadcastServer,
         assert "LIVE" not in screen
         await pilot.resize_terminal(80, 24)
         await shows(pilot, "● LIVE")
+
+
+async def test_ascii_draws_no_symbol_outside_ascii(daemon: FakeDaemon, server: BroadcastServer,
+                                                   make_app: MakeApp) -> None:
+    daemon.snapshots[A1] = account_snapshot(lockouts=[lockout()], realized="-512.50")
+    app = make_app(server.port, ascii_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await shows(pilot, "* LIVE", "## LOCKED OUT - RULE-003")
+        assert screen.isascii(), [line for line in screen.splitlines() if not line.isascii()]
+        assert "Loss limit [##########] 102% LIMIT" in screen
+        await pilot.press("question_mark")
+        help_screen = await shows(pilot, "Keys")
+        assert help_screen.isascii()

@@ -10,14 +10,14 @@ import pytest
 from simple_risk_manager.broadcast.client import Disconnected
 from simple_risk_manager.trader import summary
 from simple_risk_manager.trader.account_view import AccountView, DataSource
-from simple_risk_manager.trader.glyphs import ASCII, UNICODE
+from simple_risk_manager.trader.ascii_only import to_ascii
 from simple_risk_manager.trader.model import SavedState
 from simple_risk_manager.trader.summary import Look, plain
 from simple_risk_manager.trader.valuation import value_account
 
 from .frames import NOW, SPEC_ENFORCEMENT, connected, event, frame, lockout_data, snapshot_account
 
-LOOK = Look(UNICODE, UTC)
+LOOK = Look(UTC)
 WIDTH = 100
 
 
@@ -34,8 +34,10 @@ def test_spec_header() -> None:
 
 
 def test_ascii_header_uses_no_unicode() -> None:
-    line = plain(summary.header(connected(), NOW, Look(ASCII, UTC), WIDTH))
-    assert line.isascii() and "* LIVE" in line
+    line = to_ascii(plain(summary.header(connected(), NOW, LOOK, WIDTH)))
+    assert line.isascii() and "SRM - Eval 50K (#4411)" in line
+    assert line.rstrip().endswith("* LIVE    15:02:11 UTC")
+    assert len(line) == WIDTH
 
 
 def test_spec_cooldown_banner_with_its_countdown() -> None:
@@ -155,8 +157,8 @@ def test_without_per_window_limits_the_frequency_gauge_shows_the_nearest() -> No
     model = connected(snapshot_account(rules=rules, trade_counts={"minute": 1, "hour": 2, "session": 6}))
     assert model.view is not None
     value = value_account(model.view, model.quotes, NOW, live=True)
-    second = texts(summary.strip(model, model.view, value, NOW, look=Look(ASCII, UTC), width=WIDTH))[1]
-    assert second.startswith(" Trades 6 (1 per min, 2 per h)  Freq [##--------] 20%")
+    second = texts(summary.strip(model, model.view, value, NOW, look=LOOK, width=WIDTH))[1]
+    assert second.startswith(" Trades 6 (1 per min, 2 per h)  Freq [██░░░░░░░░] 20%")
 
 
 def test_footer_lists_stale_quotes_and_the_last_event_age() -> None:

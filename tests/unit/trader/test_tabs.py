@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from simple_risk_manager.trader import tabs
-from simple_risk_manager.trader.glyphs import UNICODE
 from simple_risk_manager.trader.model import Dashboard
 from simple_risk_manager.trader.summary import Look, plain
 from simple_risk_manager.trader.valuation import value_account
@@ -23,7 +22,7 @@ from .frames import (
     snapshot_account,
 )
 
-LOOK = Look(UNICODE, UTC)
+LOOK = Look(UTC)
 
 
 def cells(row: tabs.Row) -> list[str]:
