@@ -136,7 +136,7 @@ class TraderApp(App[int]):
         if isinstance(item, SavedState):
             model.on_saved_state(item, now)
         elif isinstance(item, SavedStateError):
-            model.on_saved_state_error(item.error, item.db_path)
+            model.on_saved_state_error(item.error)
         elif isinstance(item, ConnectTimeout):
             model.on_connect_timeout(now)
         elif isinstance(item, Disconnected):
@@ -200,7 +200,7 @@ class TraderApp(App[int]):
         if isinstance(screen, AccountScreen):
             screen.render_view(self.model, now)
         elif isinstance(screen, ConnectionScreen):
-            screen.render_view(self.model, now, self.look, self._subscription_text())
+            screen.render_view(self.model, now, self.look, self._subscription_text(), self.options.db_path)
 
     def _subscription_text(self) -> str:
         ids = None if self.feed is None else self.feed.account_ids
@@ -303,8 +303,8 @@ def run_dashboard(url: str, account_id: int | None = None, *, db_path: Path, bel
         os.environ["NO_COLOR"] = "1"
     app = TraderApp(DashboardOptions(url=url, account_id=account_id, db_path=db_path, bell=bell,
                                      ascii_only=ascii_only, zone=zone), handle_sigterm=True)
-    code = app.run()
-    return 0 if code is None else code
+    app.run()
+    return app.return_code or 0  # 1 when the app failed (Textual has printed why)
 
 
 async def run_dashboard_async(url: str, account_id: int | None = None, *, db_path: Path, bell: bool = True,
@@ -312,5 +312,5 @@ async def run_dashboard_async(url: str, account_id: int | None = None, *, db_pat
     """`run_dashboard` on the caller's running event loop (for a demo that runs everything on one loop)."""
     app = TraderApp(DashboardOptions(url=url, account_id=account_id, db_path=db_path, bell=bell,
                                      ascii_only=ascii_only, zone=zone))
-    code = await app.run_async()
-    return 0 if code is None else code
+    await app.run_async()
+    return app.return_code or 0

@@ -78,14 +78,14 @@ def read_saved_state(path: Path, now: datetime) -> SavedState:
     except sqlite3.Error as exc:
         raise SavedStateUnavailableError(f"cannot open {path} read-only: {exc}") from None
     try:
-        return _read(conn, path, now)
+        return _read(conn, now)
     except (sqlite3.Error, StoreError) as exc:
         raise SavedStateUnavailableError(f"cannot read {path}: {exc}") from None
     finally:
         conn.close()
 
 
-def _read(conn: sqlite3.Connection, path: Path, now: datetime) -> SavedState:
+def _read(conn: sqlite3.Connection, now: datetime) -> SavedState:
     with read_snapshot(conn):
         account_ids = [int(row[0]) for row in conn.execute(_ACCOUNT_IDS_SQL)]
         (newest,) = conn.execute(_NEWEST_WRITE_SQL).fetchone()
@@ -99,8 +99,7 @@ def _read(conn: sqlite3.Connection, path: Path, now: datetime) -> SavedState:
         logs = read_enforcement_log(conn, now - _ENFORCEMENT_LOOKBACK, account_id)[-ENFORCEMENT_ROWS:]
         view.history = [enforcement_entry(log) for log in reversed(logs)]
         accounts[account_id] = view
-    return SavedState(accounts=accounts, written_at=None if newest is None else parse_utc(newest),
-                      db_path=path, db_size=_size(path))
+    return SavedState(accounts=accounts, written_at=None if newest is None else parse_utc(newest))
 
 
 def _account(account_id: int, loaded: LoadedState, schedule: ResetSchedule | None,
@@ -128,10 +127,3 @@ def _account(account_id: int, loaded: LoadedState, schedule: ResetSchedule | Non
                           and schedule.last_reset_at <= t.execution_time < schedule.next_reset_at),
                          key=lambda t: (t.execution_time, t.id), reverse=True)
     return view
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

@@ -35,8 +35,9 @@ class ConnectTimeout:
 
 @dataclass(frozen=True, slots=True)
 class SavedStateError:
+    """The database could not be read; `error` says why, for the screen."""
+
     error: str
-    db_path: Path
 
 
 FeedItem = Message | Disconnected | ConnectTimeout | SavedState | SavedStateError
@@ -155,6 +156,6 @@ class Feed:
             try:
                 saved = await asyncio.to_thread(self._read_saved, self.db_path, self._clock.now())
             except SavedStateUnavailableError as exc:
-                self._sink(SavedStateError(str(exc), self.db_path))
+                self._sink(SavedStateError(str(exc)))
             else:
                 self._sink(saved)

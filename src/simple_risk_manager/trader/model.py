@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Final
 
 from simple_risk_manager.broadcast.client import Disconnected
@@ -136,8 +135,6 @@ class SavedState:
     accounts: Mapping[int, AccountView]
     #: Newest `updated_at`/`last_updated` (or row time) read: how old the saved state is.
     written_at: datetime | None
-    db_path: Path
-    db_size: int
 
 
 @dataclass(slots=True)
@@ -165,8 +162,6 @@ class Dashboard:
     problems: list[str] = field(default_factory=list)
     saved_at: datetime | None = None
     saved_error: str | None = None
-    db_path: Path | None = None
-    db_size: int | None = None
     #: Set when the dashboard should ask for a fresh snapshot (unknown contract, new trading day).
     wants_snapshot: bool = False
     _heard_since_disconnect: bool = False
@@ -289,12 +284,10 @@ class Dashboard:
                 view.carry_local_history(old)
         self.saved_at = saved.written_at
         self.saved_error = None
-        self.db_path, self.db_size = saved.db_path, saved.db_size
         self._choose_account()
 
-    def on_saved_state_error(self, error: str, db_path: Path) -> None:
+    def on_saved_state_error(self, error: str) -> None:
         self.saved_error = error
-        self.db_path = db_path
         if self.mode is ConnectionMode.OFFLINE and not self.accounts:
             self._choose_account()
 
@@ -477,7 +470,8 @@ class Dashboard:
         self.alerts.push(alert, now)
         view = self.view
         if view is not None:
-            view.note(HistoryEntry(time=now, rule_id="", action="CONNECTION", reason=alert.text, result=""))
+            action = "DAEMON" if alert.key == DAEMON_KEY else "CONNECTION"
+            view.note(HistoryEntry(time=now, rule_id="", action=action, reason=alert.text, result=""))
         return [alert]
 
     def _choose_account(self) -> None:

@@ -6,6 +6,7 @@ none of them has a key that changes anything outside the screen (§1.1).
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar, Final
 
 from rich.text import Text
@@ -259,11 +260,13 @@ class ConnectionScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.post_message(Redraw())
 
-    def render_view(self, model: Dashboard, now: datetime, look: Look, subscription: str) -> None:
-        self.query_one(Lines).show(connection_lines(model, now, look, subscription))
+    def render_view(self, model: Dashboard, now: datetime, look: Look, subscription: str,
+                    db_path: Path) -> None:
+        self.query_one(Lines).show(connection_lines(model, now, look, subscription, db_path))
 
 
-def connection_lines(model: Dashboard, now: datetime, look: Look, subscription: str) -> list[Line]:
+def connection_lines(model: Dashboard, now: datetime, look: Look, subscription: str,
+                     db_path: Path) -> list[Line]:
     indicator = model.indicator(now)
     head = summary.indicator_text(model, indicator, look)
     lines: list[Line] = [[("Connection  ", "bold"), head]]
@@ -287,9 +290,8 @@ def connection_lines(model: Dashboard, now: datetime, look: Look, subscription: 
                    f"{subscription}", "")])
     if model.last_disconnect:
         lines.append([(f"Last disconnect: {model.last_disconnect}", "dim")])
-    if model.db_path is not None:
-        size = "n/a" if model.db_size is None else f"{model.db_size:,} bytes"
-        lines.append([(f"Database {model.db_path} ({size}, read-only)", "")])
+    lines.append([(f"Database {db_path}", "")])
+    lines.append([(f"  {_file_size(db_path)}; read only when the daemon is unreachable", "")])
     if model.saved_at is not None:
         lines.append([(f"Saved state as of {fmt.local_clock(model.saved_at, look.zone)}", "")])
     if model.saved_error:
@@ -298,3 +300,10 @@ def connection_lines(model: Dashboard, now: datetime, look: Look, subscription: 
         lines.append([(f"Ignored: {problem}", "yellow")])
     lines += [[], [("Esc or c closes this panel.", "dim")]]
     return lines
+
+
+def _file_size(path: Path) -> str:
+    try:
+        return f"{path.stat().st_size:,} bytes"
+    except OSError:
+        return "not found"

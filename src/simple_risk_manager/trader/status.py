@@ -85,7 +85,7 @@ async def gather(url: str, account_id: int | None, db_path: Path, clock: Clock,
     try:
         model.on_saved_state(await asyncio.to_thread(read_saved_state, db_path, now), now)
     except SavedStateUnavailableError as exc:
-        model.on_saved_state_error(str(exc), db_path)
+        model.on_saved_state_error(str(exc))
     return Outcome(model, now)
 
 

@@ -74,7 +74,8 @@ async def test_the_connection_panel(daemon: FakeDaemon, server: BroadcastServer,
         assert isinstance(app.screen, ConnectionScreen)
         assert f"Run id {server.run_id}" in screen and "Protocol 1" in screen
         assert "Daemon: RUNNING — ok" in screen and "Hubs: market CONNECTED, user CONNECTED" in screen
-        assert "Subscription 4411" in screen and "read-only" not in screen
+        assert "Subscription 4411" in screen
+        assert "  not found; read only when the daemon is unreachable" in screen
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ConnectionScreen), "the panel to close")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from simple_risk_manager.broadcast.client import Disconnected
 from simple_risk_manager.trader.account_view import AccountStatus, AccountView, DataSource
@@ -46,8 +45,7 @@ REFUSED = Disconnected("cannot connect to ws://127.0.0.1:8765/ (refused)", 2.0)
 def saved_state(*account_ids: int) -> SavedState:
     accounts = {a: AccountView(account_id=a, source=DataSource.SAVED, realized_pnl=Decimal("-50"))
                 for a in account_ids}
-    return SavedState(accounts=accounts, written_at=NOW - timedelta(minutes=3), db_path=Path("state.db"),
-                      db_size=4096)
+    return SavedState(accounts=accounts, written_at=NOW - timedelta(minutes=3))
 
 
 # --- the spec's hello and snapshot -----------------------------------------------------------
@@ -382,5 +380,5 @@ def test_offline_the_saved_accounts_are_the_selection() -> None:
 def test_an_unreadable_database_is_reported() -> None:
     model = Dashboard(requested=A1)
     model.on_disconnected(REFUSED, NOW)
-    model.on_saved_state_error("no saved state: state.db does not exist", Path("state.db"))
+    model.on_saved_state_error("no saved state: state.db does not exist")
     assert model.saved_error is not None and model.indicator(NOW).kind is IndicatorKind.OFFLINE

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -106,8 +105,7 @@ def test_offline_the_banner_says_how_old_the_saved_state_is() -> None:
     model = connected()
     model.on_disconnected(Disconnected("gone", 1), NOW)
     model.on_disconnected(Disconnected("refused", 1), NOW)
-    saved = SavedState({4411: AccountView(4411, DataSource.SAVED)}, NOW - timedelta(minutes=3, seconds=12),
-                       Path("state.db"), 1)
+    saved = SavedState({4411: AccountView(4411, DataSource.SAVED)}, NOW - timedelta(minutes=3, seconds=12))
     model.on_saved_state(saved, NOW)
     line = texts(summary.banner(model, NOW, LOOK, 200))[0]
     assert line.startswith(" OFFLINE — daemon unreachable; saved state as of 14:58:59 UTC (3m12s old)")
