@@ -210,13 +210,19 @@ class Daemon:
         return await self._finish(ExitCode.OK, "every task ended")
 
     async def _dispatch(self) -> None:
-        """The `dispatcher` task: every item in queue order, through the reconciler's hold."""
+        """The `dispatcher` task: every item in queue order, through the reconciler's hold.
+
+        It yields to the loop after each item: `Queue.get` does not suspend while items are waiting, so
+        without the yield the enforcement a breach just submitted would wait until the whole backlog of
+        quotes was handled (docs/performance.md).
+        """
         while True:
             item = await self.inbox.get()
             try:
                 self._route(item)
             finally:
                 self.inbox.task_done()
+            await asyncio.sleep(0)
 
     def _route(self, item: Item | ReconcileItem | _LoginsDone) -> None:
         if isinstance(item, _LoginsDone):

@@ -22,6 +22,7 @@ lockout expiry, daily reset). A bad item is logged and skipped: `handle` never r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -194,9 +195,11 @@ class Dispatcher:
             log.exception("dispatcher: dropped %s after an error", type(item).__name__)
 
     async def run(self, queue: ItemSource) -> None:
-        """The `dispatcher` task: handle items in queue order until cancelled."""
+        """The `dispatcher` task: handle items in queue order until cancelled, yielding after each so
+        the enforcement an item submitted never waits behind the rest of the backlog."""
         while True:
             self.handle(await queue.get())
+            await asyncio.sleep(0)
 
     def rule_memory(self, account_id: int) -> Mapping[str, Any]:
         """The account's rule memory (RULE-008 deadlines, RULE-012 managed stops), for snapshots."""
