@@ -1,7 +1,8 @@
 """`srm demo [--plain] [--duration SECONDS]`: the offline demo (`cli.md` §0.1, `demo/runner.py`).
 
-The live log is shown both with `--plain` (or without a terminal) and in a terminal: the Trader
-dashboard that a terminal gets per §0.1 plugs in here as another `DemoView` once it exists.
+In a terminal (stdin and stdout) the Trader dashboard is shown (`demo/dashboard.py`) and the live log
+goes to a file in the temp directory, named with the summary; with `--plain` or without a terminal the
+live log is printed instead.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ import argparse
 import asyncio
 import io
 import sys
+import tempfile
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from simple_risk_manager.clock import Clock
 
 
 def _seconds(text: str) -> float:
@@ -49,5 +55,22 @@ def main(args: argparse.Namespace) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):  # a console that cannot show a character gets "?"
         sys.stdout.reconfigure(errors="replace")
     clock = SystemClock()
-    view = LiveLog(sys.stdout, ZoneInfo(ZONE), clock)
-    return asyncio.run(run_demo(view, view.format, clock, args.duration))
+    zone = ZoneInfo(ZONE)
+    if args.plain or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        view = LiveLog(sys.stdout, zone, clock)
+        return asyncio.run(run_demo(view, view.format, clock, args.duration))
+    return _with_dashboard(zone, clock, args.duration)
+
+
+def _with_dashboard(zone: ZoneInfo, clock: Clock, duration_s: float | None) -> int:
+    from simple_risk_manager.demo.dashboard import DemoDashboard, QuietLiveLog
+    from simple_risk_manager.demo.runner import run_demo
+
+    # Kept after the run (the throw-away directory is not): the log is the record of what happened.
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="srm-demo-", suffix=".log",
+                                     delete=False) as log_file:
+        print(f"srm demo: the dashboard opens once the daemon runs (q quits); live log: {log_file.name}")
+        view = QuietLiveLog(log_file, sys.stdout, zone, clock)
+        code = asyncio.run(run_demo(view, view.format, clock, duration_s, DemoDashboard(view, zone)))
+    print(f"live log of this run: {log_file.name}")
+    return code

@@ -200,8 +200,10 @@ class LogFormat:
 class LiveLog:
     """The plain view of `srm demo`: prints every line as it happens (see `DemoView`)."""
 
-    def __init__(self, stream: TextIO, zone: ZoneInfo, clock: Clock) -> None:
-        self.format = LogFormat(zone)
+    def __init__(self, stream: TextIO, zone: ZoneInfo, clock: Clock,
+                 format_: LogFormat | None = None) -> None:
+        """`format_`: one shared with another log of the same run (it learns the nicknames)."""
+        self.format = format_ or LogFormat(zone)
         self._stream = stream
         self._clock = clock
         self._daemon_state: tuple[Any, ...] | None = None

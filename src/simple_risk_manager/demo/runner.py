@@ -6,6 +6,10 @@ in every case the daemon is stopped before the simulator and the summary is prin
 
 Exit code: 0 when every scenario that ran passed and no enforcement failed (a run cut short by
 `--duration` or Ctrl-C included), 1 when something failed.
+
+With a `DemoScreen` (the Trader dashboard in a terminal) the screen opens once the daemon is running and
+the run lasts until it is closed (or `--duration`, or a stop signal): the script finishing does not
+end it, since the trader is still looking.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import aiohttp
 
@@ -51,6 +56,17 @@ DEMO_BALANCE: Final = Decimal("50000")
 SIM_ARGS: Final = ("--paused",)
 
 
+class DemoScreen(Protocol):
+    """A full-screen view of the demo's daemon (the Trader dashboard); owns the terminal while shown."""
+
+    async def show(self, url: str, accounts: Mapping[str, int], db_path: Path) -> int:
+        """Until the person closes it or `close` is called; its exit code (0 = closed normally).
+        `accounts`: the account id of each scenario account (keys of `demo_accounts`)."""
+
+    def close(self) -> None:
+        """Ask a shown screen to close (for `--duration` and stop signals)."""
+
+
 class DemoStartError(RuntimeError):
     """The demo could not get going (a child failed, the daemon never became RUNNING)."""
 
@@ -68,6 +84,10 @@ class DemoRun:
     planned: tuple[Scenario, ...] = ()
     results: list[ScenarioResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    screen: DemoScreen | None = None
+    #: Set when the screen was shown and has closed (never set without a screen).
+    screen_closed: asyncio.Event = field(default_factory=asyncio.Event)
+    screen_task: asyncio.Task[None] | None = None
 
 
 async def _wait_running(run: DemoRun, daemon: ChildProcess) -> None:
@@ -108,8 +128,23 @@ async def _play(run: DemoRun, workdir: Path, clock: Clock) -> None:
         run.client = BroadcastClient(f"ws://127.0.0.1:{port}/", delay=lambda attempt: FEED_RETRY_S)
         run.follower = asyncio.create_task(follow(run.client, run.feed, view))
         await _wait_running(run, daemon)
+        if run.screen is not None:
+            run.screen_task = asyncio.create_task(_show(run, run.screen, f"ws://127.0.0.1:{port}/",
+                                                        ids, workdir / "data" / "state.db"))
+            run.screen_task.add_done_callback(lambda _task: run.screen_closed.set())
         run.planned = scenarios(ScriptedTrader(sim, await sim.front_contracts()), ids, schedule)
         await run_scenarios(run.planned, run.feed, view, run.results)
+
+
+async def _show(run: DemoRun, screen: DemoScreen, url: str, accounts: Mapping[str, int],
+                db_path: Path) -> None:
+    try:
+        code = await screen.show(url, accounts, db_path)
+    except Exception as error:  # the screen's own bug: the demo still stops cleanly and says so
+        run.problems.append(f"the dashboard failed: {type(error).__name__}: {error}")
+        return
+    if code != 0:
+        run.problems.append(f"the dashboard ended with code {code}")
 
 
 async def _shut_down(run: DemoRun) -> None:
@@ -126,25 +161,34 @@ async def _shut_down(run: DemoRun) -> None:
                                 f"{child.output_tail()}")
 
 
-async def run_demo(view: DemoView, format_: LogFormat, clock: Clock, duration_s: float | None = None) -> int:
+async def run_demo(view: DemoView, format_: LogFormat, clock: Clock, duration_s: float | None = None,
+                   screen: DemoScreen | None = None) -> int:
     """One demo run; the exit code. `format_` is the view's formatter (nicknames are added to it)."""
-    run = DemoRun(view, format_)
+    run = DemoRun(view, format_, screen=screen)
     started = clock.monotonic()
     stopped: str | None = None
     with tempfile.TemporaryDirectory(prefix="srm-demo-") as tmp, \
             ShutdownSignals(asyncio.get_running_loop()) as signals:
         play = asyncio.create_task(_play(run, Path(tmp), clock))
         stop = asyncio.ensure_future(signals.wait())
-        waits = {play, stop}
+        closed = asyncio.ensure_future(run.screen_closed.wait())
+        waits = {play, stop, closed}
         if duration_s is not None:
             waits.add(asyncio.ensure_future(asyncio.sleep(duration_s)))
         try:
             done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            script_done = play in done and play.exception() is None
+            if script_done and run.screen_task is not None and not closed.done():  # the trader still looks
+                done, _ = await asyncio.wait(waits - {play}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waits - {play}:
                 waiter.cancel()
-        if play not in done:
-            stopped = f"{signals.reason} received" if stop in done else f"--duration {duration_s:g} s reached"
+        if run.screen is not None and run.screen_task is not None and not run.screen_task.done():
+            run.screen.close()
+            await run.screen_task
+        if not play.done():
+            stopped = (f"{signals.reason} received" if stop in done else "the dashboard was closed"
+                       if closed in done else f"--duration {duration_s:g} s reached")
             view.notice(f"{stopped}: stopping")
             play.cancel()
         try:
