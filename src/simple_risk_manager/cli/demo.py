@@ -67,10 +67,10 @@ def _with_dashboard(zone: ZoneInfo, clock: Clock, duration_s: float | None) -> i
     from simple_risk_manager.demo.runner import run_demo
 
     # Kept after the run (the throw-away directory is not): the log is the record of what happened.
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="srm-demo-", suffix=".log",
-                                     delete=False) as log_file:
-        print(f"srm demo: the dashboard opens once the daemon runs (q quits); live log: {log_file.name}")
+    handle, log_path = tempfile.mkstemp(prefix="srm-demo-", suffix=".log", text=True)
+    with open(handle, "w", encoding="utf-8") as log_file:
+        print(f"srm demo: the dashboard opens once the daemon runs (q quits); live log: {log_path}")
         view = QuietLiveLog(log_file, sys.stdout, zone, clock)
         code = asyncio.run(run_demo(view, view.format, clock, duration_s, DemoDashboard(view, zone)))
-    print(f"live log of this run: {log_file.name}")
+    print(f"live log of this run: {log_path}")
     return code
