@@ -25,73 +25,27 @@ from simple_risk_manager.domain.enums import (
     decode_order_status,
     decode_order_type,
 )
-from simple_risk_manager.domain.money import ZERO, to_decimal, to_json_number
-from simple_risk_manager.domain.times import ensure_utc, format_utc, parse_utc
+from simple_risk_manager.domain.money import ZERO, to_json_number
+from simple_risk_manager.domain.payload import (
+    flag,
+    instant,
+    integer,
+    number,
+    opt_instant,
+    opt_integer,
+    opt_number,
+    opt_text,
+    text,
+)
+from simple_risk_manager.domain.times import ensure_utc, format_utc
 
 Payload = Mapping[str, Any]
 
 
 # --- payload field readers: one error message shape for every hard requirement -----------------
 
-def _int(payload: Payload, key: str) -> int:
-    value = payload.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{key}: must be an integer (got {value!r})")
-    return value
-
-
-def _opt_int(payload: Payload, key: str) -> int | None:
-    return None if payload.get(key) is None else _int(payload, key)
-
-
-def _str(payload: Payload, key: str) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{key}: must be a non-empty string (got {value!r})")
-    return value
-
-
-def _opt_str(payload: Payload, key: str) -> str | None:
-    value = payload.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _dec(payload: Payload, key: str) -> Decimal:
-    try:
-        return to_decimal(payload.get(key))
-    except ValueError as exc:
-        raise ValueError(f"{key}: {exc}") from None
-
-
-def _opt_dec(payload: Payload, key: str) -> Decimal | None:
-    return None if payload.get(key) is None else _dec(payload, key)
-
-
-def _time(payload: Payload, key: str) -> datetime:
-    value = payload.get(key)
-    if not isinstance(value, str):
-        raise ValueError(f"{key}: must be an ISO-8601 timestamp (got {value!r})")
-    try:
-        return parse_utc(value)
-    except ValueError:
-        raise ValueError(f"{key}: must be an ISO-8601 timestamp (got {value!r})") from None
-
-
-def _opt_time(payload: Payload, key: str) -> datetime | None:
-    return None if payload.get(key) is None else _time(payload, key)
-
-
-def _bool(payload: Payload, key: str, default: bool) -> bool:
-    value = payload.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise ValueError(f"{key}: must be true or false (got {value!r})")
-    return value
-
-
 def _side(payload: Payload) -> OrderSide:
-    code = _int(payload, "side")
+    code = integer(payload, "side")
     try:
         return OrderSide(code)
     except ValueError:
@@ -126,12 +80,12 @@ class Account:
     @classmethod
     def from_api(cls, payload: Payload) -> Account:
         return cls(
-            id=_int(payload, "id"),
-            name=_opt_str(payload, "name") or "",
-            balance=_dec(payload, "balance"),
-            can_trade=None if payload.get("canTrade") is None else _bool(payload, "canTrade", True),
-            is_visible=_bool(payload, "isVisible", True),
-            simulated=_bool(payload, "simulated", True),
+            id=integer(payload, "id"),
+            name=opt_text(payload, "name") or "",
+            balance=number(payload, "balance"),
+            can_trade=None if payload.get("canTrade") is None else flag(payload, "canTrade", True),
+            is_visible=flag(payload, "isVisible", True),
+            simulated=flag(payload, "simulated", True),
         )
 
 
@@ -164,8 +118,8 @@ class Position:
 
     @classmethod
     def from_api(cls, payload: Payload, received_at: datetime) -> Position:
-        size = _int(payload, "size")
-        code = _int(payload, "type")
+        size = integer(payload, "size")
+        code = integer(payload, "type")
         try:
             ptype = PositionType(code)
         except ValueError:
@@ -173,13 +127,13 @@ class Position:
                 raise ValueError(f"type: unknown PositionType code {code} on an open position") from None
             ptype = PositionType.UNDEFINED  # a size-0 update is a close whatever its type
         return cls(
-            id=_int(payload, "id"),
-            account_id=_int(payload, "accountId"),
-            contract_id=_str(payload, "contractId"),
+            id=integer(payload, "id"),
+            account_id=integer(payload, "accountId"),
+            contract_id=text(payload, "contractId"),
             type=ptype,
             size=size,
-            average_price=_dec(payload, "averagePrice"),
-            created_at=_opt_time(payload, "creationTimestamp") or received_at,
+            average_price=number(payload, "averagePrice"),
+            created_at=opt_instant(payload, "creationTimestamp") or received_at,
             updated_at=received_at,
         )
 
@@ -239,22 +193,22 @@ class Order:
 
     @classmethod
     def from_api(cls, payload: Payload, received_at: datetime) -> Order:
-        created = _opt_time(payload, "creationTimestamp") or received_at
+        created = opt_instant(payload, "creationTimestamp") or received_at
         return cls(
-            id=_int(payload, "id"),
-            account_id=_int(payload, "accountId"),
-            contract_id=_str(payload, "contractId"),
-            type=decode_order_type(_int(payload, "type")),
+            id=integer(payload, "id"),
+            account_id=integer(payload, "accountId"),
+            contract_id=text(payload, "contractId"),
+            type=decode_order_type(integer(payload, "type")),
             side=_side(payload),
-            size=_int(payload, "size"),
-            status=decode_order_status(_int(payload, "status")),
+            size=integer(payload, "size"),
+            status=decode_order_status(integer(payload, "status")),
             created_at=created,
-            updated_at=_opt_time(payload, "updateTimestamp") or created,
-            limit_price=_opt_dec(payload, "limitPrice"),
-            stop_price=_opt_dec(payload, "stopPrice"),
-            fill_price=_opt_dec(payload, "filledPrice"),
-            filled_size=_opt_int(payload, "fillVolume") or 0,
-            custom_tag=_opt_str(payload, "customTag"),
+            updated_at=opt_instant(payload, "updateTimestamp") or created,
+            limit_price=opt_number(payload, "limitPrice"),
+            stop_price=opt_number(payload, "stopPrice"),
+            fill_price=opt_number(payload, "filledPrice"),
+            filled_size=opt_integer(payload, "fillVolume") or 0,
+            custom_tag=opt_text(payload, "customTag"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -299,18 +253,18 @@ class Trade:
     @classmethod
     def from_api(cls, payload: Payload, received_at: datetime) -> Trade:
         return cls(
-            id=_int(payload, "id"),
-            account_id=_int(payload, "accountId"),
-            contract_id=_str(payload, "contractId"),
+            id=integer(payload, "id"),
+            account_id=integer(payload, "accountId"),
+            contract_id=text(payload, "contractId"),
             side=_side(payload),
-            size=_int(payload, "size"),
-            price=_dec(payload, "price"),
-            execution_time=_time(payload, "creationTimestamp"),
+            size=integer(payload, "size"),
+            price=number(payload, "price"),
+            execution_time=instant(payload, "creationTimestamp"),
             received_at=received_at,
-            profit_and_loss=_opt_dec(payload, "profitAndLoss"),
-            fees=_opt_dec(payload, "fees") or ZERO,
-            voided=_bool(payload, "voided", False),
-            order_id=_opt_int(payload, "orderId"),
+            profit_and_loss=opt_number(payload, "profitAndLoss"),
+            fees=opt_number(payload, "fees") or ZERO,
+            voided=flag(payload, "voided", False),
+            order_id=opt_integer(payload, "orderId"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -347,10 +301,10 @@ class Quote:
         return cls(
             contract_id=contract_id,
             received_at=received_at,
-            bid=_opt_dec(payload, "bestBid"),
-            ask=_opt_dec(payload, "bestAsk"),
-            last=_opt_dec(payload, "lastPrice"),
-            quote_time=_opt_time(payload, "timestamp"),
+            bid=opt_number(payload, "bestBid"),
+            ask=opt_number(payload, "bestAsk"),
+            last=opt_number(payload, "lastPrice"),
+            quote_time=opt_instant(payload, "timestamp"),
         )
 
     def merged_over(self, previous: Quote | None) -> Quote:
@@ -397,12 +351,12 @@ class ContractMetadata:
     @classmethod
     def from_api(cls, payload: Payload, cached_at: datetime) -> ContractMetadata:
         return cls(
-            contract_id=_str(payload, "id"),
-            symbol_id=_str(payload, "symbolId"),
-            tick_size=_dec(payload, "tickSize"),
-            tick_value=_dec(payload, "tickValue"),
+            contract_id=text(payload, "id"),
+            symbol_id=text(payload, "symbolId"),
+            tick_size=number(payload, "tickSize"),
+            tick_value=number(payload, "tickValue"),
             cached_at=cached_at,
-            name=_opt_str(payload, "name"),
+            name=opt_text(payload, "name"),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,12 +14,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
+from simple_risk_manager.domain import payload
 from simple_risk_manager.domain.enums import TERMINAL_STATUSES, LockoutKind
 from simple_risk_manager.domain.models import ContractMetadata, EnforcementLog, Lockout, Order, Trade
 from simple_risk_manager.domain.money import ZERO
+from simple_risk_manager.domain.payload import Data
 from simple_risk_manager.domain.times import parse_date
 from simple_risk_manager.trader import payloads
-from simple_risk_manager.trader.payloads import Data, PositionLine, RuleGauge
+from simple_risk_manager.trader.payloads import PositionLine, RuleGauge
 
 T = TypeVar("T")
 
@@ -133,21 +135,21 @@ class AccountView:
     @classmethod
     def from_snapshot(cls, data: Data, received_at: datetime) -> AccountView:
         """One AccountSnapshot (§4.4); items that cannot be read are skipped and listed in `problems`."""
-        account_id = payloads.integer(data, "account_id")
+        account_id = payload.integer(data, "account_id")
         view = cls(account_id=account_id, source=DataSource.LIVE,
-                   nickname=payloads.opt_text(data, "nickname"), stale=payloads.flag(data, "stale"),
+                   nickname=payload.opt_text(data, "nickname"), stale=payload.flag(data, "stale"),
                    rules_as_of=received_at)
         problems = view.problems
         can_trade = data.get("can_trade")
         view.can_trade = can_trade if isinstance(can_trade, bool) else None
-        view.balance = payloads.opt_number(data, "balance")
-        trading_date = payloads.opt_text(data, "trading_date")
+        view.balance = payload.opt_number(data, "balance")
+        trading_date = payload.opt_text(data, "trading_date")
         view.trading_date = None if trading_date is None else parse_date(trading_date)
-        view.next_reset_at = payloads.opt_instant(data, "next_reset_at")
-        view.realized_pnl = payloads.opt_number(data, "realized_pnl") or ZERO
-        view.gross_pnl = payloads.opt_number(data, "gross_pnl") or ZERO
-        view.fees = payloads.opt_number(data, "fees") or ZERO
-        view.trade_count = payloads.opt_integer(data, "trade_count") or 0
+        view.next_reset_at = payload.opt_instant(data, "next_reset_at")
+        view.realized_pnl = payload.opt_number(data, "realized_pnl") or ZERO
+        view.gross_pnl = payload.opt_number(data, "gross_pnl") or ZERO
+        view.fees = payload.opt_number(data, "fees") or ZERO
+        view.trade_count = payload.opt_integer(data, "trade_count") or 0
         view.trade_counts = payloads.trade_counts(data)
         for record in _each(data, "lockouts", lambda item: payloads.lockout(item, account_id), problems):
             view.lockouts[_lockout_key(record)] = record
@@ -188,13 +190,13 @@ class AccountView:
         self.trades.insert(0, fill)
         self.trades.sort(key=lambda t: (t.execution_time, t.id), reverse=True)
         del self.trades[TRADES_LIMIT:]
-        realized = payloads.opt_number(data, "daily_realized_pnl")
+        realized = payload.opt_number(data, "daily_realized_pnl")
         if realized is not None:
             self.realized_pnl = realized
-        fees = payloads.opt_number(data, "daily_fees")
+        fees = payload.opt_number(data, "daily_fees")
         if fees is not None:
             self.fees = fees
-        count = payloads.opt_integer(data, "trade_count")
+        count = payload.opt_integer(data, "trade_count")
         if count is not None:
             self.trade_count = count
         counts = payloads.trade_counts(data)
@@ -232,14 +234,14 @@ class AccountView:
 
     def apply_lockout_cleared(self, data: Data, at: datetime) -> tuple[str, str, bool]:
         """§5.6; returns (rule id, cleared_by, still_locked)."""
-        lockout_id = payloads.integer(data, "lockout_id")
-        rule_id = payloads.opt_text(data, "rule_id") or ""
-        cleared_by = payloads.opt_text(data, "cleared_by") or "?"
-        still_locked = payloads.flag(data, "still_locked")
+        lockout_id = payload.integer(data, "lockout_id")
+        rule_id = payload.opt_text(data, "rule_id") or ""
+        cleared_by = payload.opt_text(data, "cleared_by") or "?"
+        still_locked = payload.flag(data, "still_locked")
         self.lockouts.pop(lockout_id, None)
         if not still_locked:
             self.lockouts.clear()
-        cleared_at = payloads.opt_instant(data, "cleared_at") or at
+        cleared_at = payload.opt_instant(data, "cleared_at") or at
         self._remember(HistoryEntry(time=cleared_at, rule_id=rule_id, action="LOCKOUT CLEARED",
                                     reason="", result=cleared_by))
         return rule_id, cleared_by, still_locked
@@ -252,8 +254,8 @@ class AccountView:
 
     def apply_daily_reset(self, data: Data) -> None:
         """§5.8: a new trading day starts from zero; lockouts it cleared were announced before it."""
-        self.trading_date = parse_date(payloads.text(data, "trading_date"))
-        self.next_reset_at = payloads.opt_instant(data, "next_reset_at")
+        self.trading_date = parse_date(payload.text(data, "trading_date"))
+        self.next_reset_at = payload.opt_instant(data, "next_reset_at")
         self.realized_pnl = self.gross_pnl = self.fees = ZERO
         self.trade_count = 0
         self.trade_counts = {window: 0 for window in self.trade_counts}

@@ -30,6 +30,7 @@ from simple_risk_manager.broadcast.protocol import (
     SUBSCRIBE,
     ErrorCode,
 )
+from simple_risk_manager.domain import payload
 from simple_risk_manager.domain.enums import EnforcementActionType, EnforcementOutcome
 from simple_risk_manager.domain.models import EnforcementLog, Quote
 from simple_risk_manager.trader import formatting, payloads
@@ -93,15 +94,15 @@ class HelloInfo:
     accounts: tuple[AccountRef, ...]
 
     @classmethod
-    def parse(cls, data: payloads.Data) -> HelloInfo:
+    def parse(cls, data: payload.Data) -> HelloInfo:
         accounts = data.get("accounts")
         items = [item for item in (accounts if isinstance(accounts, list) else ())
                  if isinstance(item, Mapping)]
-        refs = tuple(AccountRef(payloads.integer(item, "account_id"), payloads.opt_text(item, "nickname"))
+        refs = tuple(AccountRef(payload.integer(item, "account_id"), payload.opt_text(item, "nickname"))
                      for item in items)
-        return cls(protocol=payloads.opt_integer(data, "protocol") or 0,
-                   daemon_version=payloads.opt_text(data, "daemon_version") or "?",
-                   run_id=payloads.text(data, "run_id"), started_at=payloads.opt_instant(data, "started_at"),
+        return cls(protocol=payload.opt_integer(data, "protocol") or 0,
+                   daemon_version=payload.opt_text(data, "daemon_version") or "?",
+                   run_id=payload.text(data, "run_id"), started_at=payload.opt_instant(data, "started_at"),
                    accounts=refs)
 
 
@@ -117,15 +118,15 @@ class DaemonInfo:
     account_states: Mapping[int, str]
 
     @classmethod
-    def parse(cls, data: payloads.Data) -> DaemonInfo:
+    def parse(cls, data: payload.Data) -> DaemonInfo:
         hubs = data.get("hubs")
         accounts = data.get("accounts")
-        states = {payloads.integer(item, "account_id"): payloads.opt_text(item, "state") or "?"
+        states = {payload.integer(item, "account_id"): payload.opt_text(item, "state") or "?"
                   for item in (accounts if isinstance(accounts, list) else ()) if isinstance(item, Mapping)}
-        return cls(status=payloads.text(data, "status"), message=payloads.opt_text(data, "message") or "",
-                   uptime_s=payloads.opt_integer(data, "uptime_s"),
+        return cls(status=payload.text(data, "status"), message=payload.opt_text(data, "message") or "",
+                   uptime_s=payload.opt_integer(data, "uptime_s"),
                    hubs={str(k): str(v) for k, v in hubs.items()} if isinstance(hubs, Mapping) else {},
-                   clients=payloads.opt_integer(data, "clients"), account_states=states)
+                   clients=payload.opt_integer(data, "clients"), account_states=states)
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,9 +393,9 @@ class Dashboard:
         self.snapshot_seq = message.seq
         self._choose_account()
 
-    def _on_error(self, data: payloads.Data) -> None:
-        code = payloads.opt_text(data, "code")
-        text = payloads.opt_text(data, "message") or "error"
+    def _on_error(self, data: payload.Data) -> None:
+        code = payload.opt_text(data, "code")
+        text = payload.opt_text(data, "message") or "error"
         if (code == ErrorCode.UNKNOWN_ACCOUNT and self.selected is not None
                 and data.get("request_type") == SUBSCRIBE):
             self.notice = f"Account {self.selected}: {text}"
@@ -402,7 +403,7 @@ class Dashboard:
         else:
             self._problem(f"daemon said: {text}")
 
-    def _on_quote(self, data: payloads.Data) -> None:
+    def _on_quote(self, data: payload.Data) -> None:
         self._merge_quote(payloads.quote(data))
 
     def _merge_quote(self, quote: Quote) -> None:
@@ -411,7 +412,7 @@ class Dashboard:
             return
         self.quotes[quote.contract_id] = quote.merged_over(previous)
 
-    def _on_account_event(self, view: AccountView, kind: str, data: payloads.Data,
+    def _on_account_event(self, view: AccountView, kind: str, data: payload.Data,
                           now: datetime) -> list[Alert]:
         if kind == "GatewayUserTrade":
             fill = view.apply_trade(data)
@@ -441,9 +442,9 @@ class Dashboard:
         if kind == "daily_reset":
             view.apply_daily_reset(data)
             self.wants_snapshot = True
-            previous = payloads.opt_number(data, "previous_realized_pnl") or Decimal(0)
-            count = payloads.opt_integer(data, "previous_trade_count") or 0
-            ended = payloads.opt_text(data, "previous_trading_date")
+            previous = payload.opt_number(data, "previous_realized_pnl") or Decimal(0)
+            count = payload.opt_integer(data, "previous_trade_count") or 0
+            ended = payload.opt_text(data, "previous_trading_date")
             text = (f"New trading day {view.trading_date}: {ended} closed at net {formatting.pnl(previous)} "
                     f"with {count} trade(s)")
             view.note(HistoryEntry(time=now, rule_id="", action="DAILY RESET", reason=text, result=""))
