@@ -4,8 +4,8 @@ on the simulator; the test reads the screen as a person would (`tmux capture-pan
 The trader holds MES and MNQ, then closes MNQ at a loss beyond the daily limit: the screen must show
 the RULE-003 lockout banner with a countdown that moves, the flash alert, and the MES position the
 daemon flattened gone from the table; `q` must end the program and give the terminal back.
-(`srm demo` does not embed the dashboard yet, so this attaches `srm trader` to a daemon started the
-way the other end-to-end tests start theirs.)
+This attaches `srm trader` to a daemon started the way the other end-to-end tests start theirs;
+`tests/e2e/test_demo_tmux.py` shows the same dashboard inside `srm demo`.
 """
 
 from __future__ import annotations

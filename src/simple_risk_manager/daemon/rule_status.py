@@ -157,10 +157,21 @@ def rule_statuses(view: AccountView) -> list[dict[str, Any]]:
             status = ACTIVE
         else:
             status = OK
-        result.append({
+        row: dict[str, Any] = {
             "rule_id": info.rule_id, "name": info.name, "enabled": enabled,
             "limit": None if gauge is None else to_json_number(gauge.limit),
             "current": None if gauge is None else to_json_number(gauge.current),
             "status": status,
-        })
+        }
+        if info.rule_id == "RULE-006" and enabled:
+            row["limits"] = _frequency_limits(view)
+        result.append(row)
     return result
+
+
+def _frequency_limits(view: AccountView) -> dict[str, int]:
+    """Every RULE-006 window's limit (an addition to §4.4's row, which names only the nearest window),
+    so a dashboard can show `1/3 per min, 2/10 per h` as `cli.md` §1.4 draws it."""
+    limits = view.rules.trade_frequency_limit.limits
+    windows = {"minute": limits.per_minute, "hour": limits.per_hour, "session": limits.per_session}
+    return {window: limit for window, limit in windows.items() if limit is not None}

@@ -97,6 +97,17 @@ def test_rule_006_reports_the_window_nearest_its_limit() -> None:
     assert gauge(w, "RULE-006") == (3, 3, "WARN")
 
 
+def test_rule_006_also_lists_every_window_limit_for_the_dashboard_strip() -> None:
+    w = world.World()
+    row = next(r for r in rule_statuses(w.view()) if r["rule_id"] == "RULE-006")
+    assert row["limits"] == {"minute": 3, "hour": 10, "session": 50}
+    w.configure("trade_frequency_limit", limits={"per_minute": None})
+    row = next(r for r in rule_statuses(w.view()) if r["rule_id"] == "RULE-006")
+    assert row["limits"] == {"hour": 10, "session": 50}
+    other = next(r for r in rule_statuses(w.view()) if r["rule_id"] == "RULE-003")
+    assert "limits" not in other
+
+
 def test_a_lockout_of_the_rule_is_a_breach_even_without_a_limit() -> None:
     w = world.World()
     w.lock("RULE-007", LockoutKind.DURATION, until=w.now + timedelta(minutes=5))
