@@ -42,9 +42,12 @@ from simple_risk_manager.domain.events import (
     TradeReceived,
 )
 from simple_risk_manager.domain.models import (
+    ContractMetadata,
     EnforcementAction,
     Lockout,
     Order,
+    Position,
+    Quote,
     SessionState,
     Timer,
 )
@@ -66,6 +69,7 @@ from simple_risk_manager.engine.routing import EventType, rules_for
 from simple_risk_manager.engine.views import AccountSettings, ViewFactory, monitored_accounts
 from simple_risk_manager.gateway.reconcile import apply_reconcile
 from simple_risk_manager.rules.base import Rule, Trackers
+from simple_risk_manager.rules.daily_unrealized_loss import DailyUnrealizedLossRule
 from simple_risk_manager.rules.events import (
     AccountChanged,
     ConnectionChanged,
@@ -78,10 +82,12 @@ from simple_risk_manager.rules.events import (
     SessionBoundary,
     Sweep,
 )
+from simple_risk_manager.rules.max_unrealized_profit import MaxUnrealizedProfitRule
 from simple_risk_manager.rules.no_stop_loss_grace import NoStopLossGraceRule
+from simple_risk_manager.rules.unrealized import QuietMarks, quiet_marks
 from simple_risk_manager.state.calendar import next_session_end
 from simple_risk_manager.state.lockouts import TIMED_KINDS, LockChange
-from simple_risk_manager.state.pnl import FillOutcome, position_upnl
+from simple_risk_manager.state.pnl import FillOutcome, mark_price, position_upnl
 from simple_risk_manager.state.positions import OrderChange, PositionTransition
 from simple_risk_manager.state.reset_schedule import ResetOutcome, ResetScheduler
 from simple_risk_manager.state.timers import (
@@ -96,6 +102,8 @@ from simple_risk_manager.store.loader import LoadedState
 log = logging.getLogger(__name__)
 
 _GRACE_RULE: Final = NoStopLossGraceRule.rule_id
+#: The quote rules whose no-breach range `rules.unrealized.quiet_marks` describes.
+_QUIET_RULES: Final = frozenset({DailyUnrealizedLossRule.rule_id, MaxUnrealizedProfitRule.rule_id})
 _ALL_EVENT_TYPES: Final[tuple[EventType, ...]] = (
     FillApplied, PositionChanged, OrderChanged, QuoteChanged, AccountChanged, GraceExpired, SessionBoundary,
     Sweep, ConnectionChanged)
@@ -154,6 +162,11 @@ class Dispatcher:
         self._memory: dict[int, dict[str, Any]] = {account_id: {} for account_id in self._account_ids}
         self._routes = {account_id: self._enabled_routes(settings)
                         for account_id, settings in self.accounts.items()}
+        #: Accounts whose quote rules (unlocked) are at most RULE-004/005: `_is_quiet` may skip them.
+        self._quiet_accounts = frozenset(
+            account_id for account_id, routes in self._routes.items()
+            if all(rule.rule_id in _QUIET_RULES for rule in routes[(QuoteChanged, False)]))
+        self._quiet: dict[tuple[int, str], tuple[Position, ContractMetadata, QuietMarks | None]] = {}
         self._unknown_accounts: set[int] = set()
         #: Items dropped because they failed (logged with their error).
         self.dropped = 0
@@ -276,14 +289,37 @@ class Dispatcher:
         self._evaluate_holders(contract_id, now)
 
     def _evaluate_holders(self, contract_id: str, now: datetime) -> None:
-        """RULE-004/005/012 for every account holding the contract: its price or its tick data changed."""
+        """RULE-004/005/012 for every account holding the contract: its price or its tick data changed.
+
+        An account whose quote rules are only per-position RULE-004/005 skips them while the mark lies
+        inside the position's `QuietMarks` (the rules would return nothing, locked or not)."""
         changed = QuoteChanged(contract_id)
-        position = self.trackers.state.position
+        t = self.trackers
+        position_of = t.state.position
+        quote, contract = t.quotes.get(contract_id), t.contracts.get(contract_id)
         for account_id in self._account_ids:
-            if position(account_id, contract_id) is not None:
-                decisions = self._evaluate(account_id, changed, now)
-                if decisions:
-                    self._enforce(account_id, decisions, now)
+            position = position_of(account_id, contract_id)
+            if position is None:
+                continue
+            if self._is_quiet(account_id, position, contract, quote):
+                continue
+            decisions = self._evaluate(account_id, changed, now)
+            if decisions:
+                self._enforce(account_id, decisions, now)
+
+    def _is_quiet(self, account_id: int, position: Position, contract: ContractMetadata | None,
+                  quote: Quote | None) -> bool:
+        """The quote's mark is strictly inside the position's no-breach range (cached until the position
+        or the contract metadata object changes)."""
+        if contract is None or quote is None or account_id not in self._quiet_accounts:
+            return False
+        key = (account_id, position.contract_id)
+        entry = self._quiet.get(key)
+        if entry is None or entry[0] is not position or entry[1] is not contract:
+            entry = (position, contract, quiet_marks(self.accounts[account_id].rules, position, contract))
+            self._quiet[key] = entry
+        marks = entry[2]
+        return marks is not None and marks.holds(mark_price(position, quote))
 
     def _on_trade(self, event: TradeReceived, extra: Mapping[str, Any] | None = None) -> None:
         t, trade = self.trackers, event.trade

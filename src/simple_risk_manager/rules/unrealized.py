@@ -10,11 +10,11 @@ account, with a lockout until the next daily reset when `lockout` is set.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 
-from simple_risk_manager.config.rule_sections import DailyUnrealizedLoss, MaxUnrealizedProfit
-from simple_risk_manager.domain.enums import EnforcementActionType, LockoutKind
-from simple_risk_manager.domain.models import EnforcementAction
+from simple_risk_manager.config.rule_sections import DailyUnrealizedLoss, MaxUnrealizedProfit, RulesConfig
+from simple_risk_manager.domain.enums import EnforcementActionType, LockoutKind, PositionType
+from simple_risk_manager.domain.models import ContractMetadata, EnforcementAction, Position
 from simple_risk_manager.domain.money import decimal_text
 from simple_risk_manager.rules.base import NOTHING, AccountView, RuleResult, decision
 from simple_risk_manager.rules.events import PositionChanged, QuoteChanged, RuleEvent, Sweep
@@ -59,6 +59,70 @@ def evaluate_unrealized(view: AccountView, event: RuleEvent, rule_id: str,
                       for contract_id, value in sorted(upnl.per_position.items())
                       if only in (None, contract_id) and threshold.breached(value))
     return RuleResult(decisions=decisions) if decisions else NOTHING
+
+
+@dataclass(frozen=True, slots=True)
+class QuietMarks:
+    """Marks strictly between `low` and `high` breach neither RULE-004 nor RULE-005 for one position.
+
+    The quote hot path compares a mark against these two prices instead of valuing the position for
+    every holding account; a mark on or outside a bound goes through the rules as before (`quiet_marks`).
+    """
+
+    low: Decimal | None
+    high: Decimal | None
+
+    def holds(self, mark: Decimal | None) -> bool:
+        """True when the mark cannot breach; a missing mark (no upnl, D-17) never breaches."""
+        if mark is None:
+            return True
+        return (self.low is None or mark > self.low) and (self.high is None or mark < self.high)
+
+
+def breach_mark(position: Position, contract: ContractMetadata, threshold: Threshold) -> Decimal | None:
+    """The mark at which the position's upnl equals the threshold (itself a breach, D-06).
+
+    None when it is not exactly representable, or when `position_upnl` itself might round for this
+    contract (1 / tick_size not exact): the caller then has no bound and always evaluates the rules.
+    """
+    if position.size <= 0 or contract.tick_size <= 0 or contract.tick_value <= 0:
+        return None
+    signed = -threshold.value if threshold.key == "loss_limit" else threshold.value
+    with localcontext() as context:
+        context.traps[Inexact] = True
+        try:
+            Decimal(1) / contract.tick_size  # raises Inexact when position_upnl's division could round
+            offset = signed * contract.tick_size / (contract.tick_value * position.size)
+            return (position.average_price + offset if position.type is PositionType.LONG
+                    else position.average_price - offset)
+        except Inexact:
+            return None
+
+
+def quiet_marks(rules: RulesConfig, position: Position, contract: ContractMetadata) -> QuietMarks | None:
+    """The marks at which RULE-004 and RULE-005 (as configured) return NOTHING on this position's quote;
+    None when no such range can be given (a `total` scope depends on every position, or inexact maths)."""
+    low: Decimal | None = None
+    high: Decimal | None = None
+    long = position.type is PositionType.LONG
+    loss, profit = rules.daily_unrealized_loss, rules.max_unrealized_profit
+    configs: tuple[tuple[DailyUnrealizedLoss | MaxUnrealizedProfit, Threshold], ...] = (
+        (loss, Threshold("loss_limit", loss.loss_limit)),
+        (profit, Threshold("profit_target", profit.profit_target)))
+    for config, threshold in configs:
+        if not config.enabled:
+            continue
+        if config.scope != "per_position":
+            return None
+        mark = breach_mark(position, contract, threshold)
+        if mark is None:
+            return None
+        # A long loses below its mark and gains above it; a short the other way round.
+        if long == (threshold.key == "loss_limit"):
+            low = mark if low is None else max(low, mark)
+        else:
+            high = mark if high is None else min(high, mark)
+    return QuietMarks(low=low, high=high)
 
 
 def _breached_alone(view: AccountView, contract_id: str, threshold: Threshold) -> bool:
