@@ -4,8 +4,8 @@ Rules are pure functions of `(view, event)`, so a test builds the state a worked
 (positions, orders, quotes, fills, lockouts) with the same trackers the daemon uses, asks for a view,
 and evaluates the rule on the event the state change produced. Nothing here is mocked.
 
-The base risk config is `config.md` §4.5 (the complete example; the shipped `config/risk_config.yaml` is
-not in the tree yet), read and validated through the config package. `configure()` deep-merges
+The base risk config is the shipped `config/risk_config.yaml` (whose values tests/unit/config pins to
+`config.md` §4.5), read and validated through the config package. `configure()` deep-merges
 parameters over one section and validates the whole `rules` mapping again, so a test can only run
 with a config the daemon would accept.
 """
@@ -17,6 +17,7 @@ import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,110 +85,8 @@ _TICKS: Mapping[str, tuple[str, str, str]] = {
     M2K: ("0.10", "0.50", "M2KZ5"),
 }
 
-#: `config.md` §4.5 "Complete example".
-BASE_RISK_CONFIG = """\
-version: 1
-
-global:
-  timezone: "America/Chicago"
-  daily_reset_time: "17:00"
-  include_fees: true
-  max_quote_age_seconds: 10
-  symbol_aliases:
-    EP: ES
-    ENQ: NQ
-    GCE: GC
-    CLE: CL
-    MCLE: MCL
-  holidays:
-    - "2025-11-27"
-    - "2025-12-25"
-    - "2026-01-01"
-
-rules:
-  max_contracts:
-    enabled: true
-    limit: 5
-    count_type: "gross"
-    enforcement: "close_all"
-  max_contracts_per_instrument:
-    enabled: true
-    limits:
-      MNQ: 2
-      NQ: 1
-      ES: 1
-      MES: 3
-    enforcement: "reduce_to_limit"
-    unknown_symbol_action: "allow_with_limit:1"
-  daily_realized_loss:
-    enabled: true
-    loss_limit: 500.00
-    action: "CLOSE_ALL_AND_LOCKOUT"
-  daily_unrealized_loss:
-    enabled: true
-    loss_limit: 300.00
-    scope: "per_position"
-    lockout: false
-  max_unrealized_profit:
-    enabled: true
-    profit_target: 1000.00
-    scope: "per_position"
-    lockout: false
-  trade_frequency_limit:
-    enabled: true
-    limits:
-      per_minute: 3
-      per_hour: 10
-      per_session: 50
-    cooldown_on_breach:
-      enabled: true
-      per_minute_breach: 60
-      per_hour_breach: 1800
-      per_session_breach: "until_reset"
-  cooldown_after_loss:
-    enabled: true
-    loss_thresholds:
-      - loss_amount: 100.00
-        cooldown_duration: 300
-      - loss_amount: 200.00
-        cooldown_duration: 900
-      - loss_amount: 300.00
-        cooldown_duration: 1800
-  no_stop_loss_grace:
-    enabled: true
-    grace_period_seconds: 30
-  session_block_outside:
-    enabled: true
-    global_session:
-      start: "08:30"
-      end: "15:00"
-      timezone: "America/Chicago"
-    allowed_days: [MON, TUE, WED, THU, FRI]
-    respect_holidays: true
-    close_positions_at_session_end: true
-    lockout_outside_session: true
-  auth_loss_guard:
-    enabled: true
-    auto_unlock_on_restore: true
-    check_on_startup: true
-    alert_on_disconnect: true
-  symbol_blocks:
-    enabled: true
-    blocked_symbols: ["RTY", "BTC"]
-    close_existing: true
-  trade_management:
-    enabled: false
-    auto_stop_loss: true
-    stop_loss_ticks: 10
-    auto_breakeven:
-      enabled: true
-      profit_trigger_ticks: 10
-      offset_ticks: 0
-    trailing_stop:
-      enabled: true
-      activation_ticks: 20
-      trail_distance_ticks: 10
-"""
+#: The shipped `risk_config.yaml`; tests/unit/config pins its values to `config.md` §4.5 "Complete example".
+SHIPPED_RISK_CONFIG = Path(__file__).resolve().parents[3] / "config" / "risk_config.yaml"
 
 
 def metadata(contract_id: str, cached_at: datetime = NOW) -> ContractMetadata:
@@ -233,12 +132,12 @@ class World:
     """One account's live state at `now`, built with the real MOD-002 and MOD-005 … MOD-009 trackers."""
 
     def __init__(self, now: datetime = NOW, account_id: int = ACCOUNT_ID) -> None:
-        raw, problems = read_yaml(BASE_RISK_CONFIG)
+        raw, problems = read_yaml(SHIPPED_RISK_CONFIG.read_text(encoding="utf-8"))
         if problems:
-            raise ValueError(f"BASE_RISK_CONFIG: {problems}")
+            raise ValueError(f"{SHIPPED_RISK_CONFIG}: {problems}")
         assert isinstance(raw, dict)
         self._raw: dict[str, Any] = raw
-        risk: RiskConfig = _validated(RiskConfig, raw, "BASE_RISK_CONFIG")
+        risk: RiskConfig = _validated(RiskConfig, raw, SHIPPED_RISK_CONFIG.name)
         self.rules: RulesConfig = risk.rules
         self.settings: GlobalSettings = risk.global_
         self.now = now
