@@ -53,7 +53,13 @@ from simple_risk_manager.daemon.wiring import (
     trades_since,
     trading_dates,
 )
-from simple_risk_manager.domain.events import HubConnectionChanged, QuoteUpdated
+from simple_risk_manager.domain.events import (
+    HubConnectionChanged,
+    OrderUpdated,
+    PositionUpdated,
+    QuoteUpdated,
+    TradeReceived,
+)
 from simple_risk_manager.domain.models import Order
 from simple_risk_manager.domain.times import format_utc
 from simple_risk_manager.engine.enforcement import Enforcer
@@ -82,6 +88,10 @@ EXPIRY_CHECK_MAX_S: Final = 1.0
 #: Shutdown budget (§3.1, < 15 s in all): queued events, then the gateway's connections.
 DRAIN_S: Final = 3.0
 GATEWAY_CLOSE_S: Final = 3.0
+
+
+#: Broker events that never change the daemon's status (`StatusBoard`): no status check after them.
+_HIGH_RATE: Final = (QuoteUpdated, OrderUpdated, PositionUpdated, TradeReceived)
 
 
 class _Exit(Exception):  # noqa: N818 (a control-flow signal, not an error)
@@ -212,17 +222,22 @@ class Daemon:
     async def _dispatch(self) -> None:
         """The `dispatcher` task: every item in queue order, through the reconciler's hold.
 
-        It yields to the loop after each item: `Queue.get` does not suspend while items are waiting, so
-        without the yield the enforcement a breach just submitted would wait until the whole backlog of
-        quotes was handled (docs/performance.md).
+        After an item's decisions it yields to the loop once, so the enforcement tasks the item started
+        send their first requests before the item's follow-up work (broadcasts, rows for the writer:
+        `Dispatcher.finish`) and before the next item. `Queue.get` does not suspend while items are
+        waiting, so without the yield a breach's enforcement would wait for the whole backlog
+        (docs/performance.md).
         """
         while True:
             item = await self.inbox.get()
             try:
                 self._route(item)
+                await asyncio.sleep(0)
             finally:
+                self.dispatcher.finish()
                 self.inbox.task_done()
-            await asyncio.sleep(0)
+            if not isinstance(item, _HIGH_RATE):
+                self._status_changed()
 
     def _route(self, item: Item | ReconcileItem | _LoginsDone) -> None:
         if isinstance(item, _LoginsDone):
@@ -233,12 +248,10 @@ class Daemon:
                 self._tick_handled.set()
             elif isinstance(item, HubConnectionChanged):
                 self._hub_changed(item)
-        if not isinstance(item, QuoteUpdated):
-            self._status_changed()
 
     def _deliver(self, item: Item) -> None:
         with self._slow.watch(type(item).__name__):
-            self.dispatcher.handle(item)
+            self.dispatcher.begin(item)
 
     def _hub_changed(self, event: HubConnectionChanged) -> None:
         self.board.hub_changed(event)

@@ -96,6 +96,8 @@ class Mirror(Protocol):
 
     def orders(self, account_id: int) -> Sequence[Order]: ...
 
+    def order(self, account_id: int, order_id: int) -> Order | None: ...
+
 
 def _cancellable(order: Order) -> bool:
     """Worth a cancel: not finished and not already being cancelled (unknown codes included)."""
@@ -334,7 +336,7 @@ class Enforcer:
                      if p.contract_id == contract_id and p.size > 0), None)
 
     def _mirror_order(self, account_id: int, order_id: int) -> Order | None:
-        return next((o for o in self._mirror_orders(account_id) if o.id == order_id), None)
+        return None if self._mirror is None else self._mirror.order(account_id, order_id)
 
     async def _replied(self, job: _Job, call: Awaitable[T]) -> T:
         """A broker call whose answer (or failure) time counts for `execution_time_ms`; a call given up

@@ -23,6 +23,7 @@ lockout expiry, daily reset). A bad item is logged and skipped: `handle` never r
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -170,6 +171,8 @@ class Dispatcher:
         self._unknown_accounts: set[int] = set()
         #: Items dropped because they failed (logged with their error).
         self.dropped = 0
+        #: What the current item left for after its enforcement started (`begin` / `finish`).
+        self._after: list[Callable[[], object]] = []
         self._handlers: dict[type, Callable[[Any], None]] = {
             QuoteUpdated: self._on_quote,
             TradeReceived: self._on_trade,
@@ -195,7 +198,22 @@ class Dispatcher:
     # --- the daemon's API ----------------------------------------------------------------------------
 
     def handle(self, item: Item) -> None:
-        """Apply one item; an item that fails is logged, counted in `dropped` and skipped."""
+        """Apply one item completely: `begin`, then `finish`."""
+        self.begin(item)
+        self.finish()
+
+    def begin(self, item: Item) -> None:
+        """Apply one item up to the start of its enforcement; an item that fails is logged, counted in
+        `dropped` and skipped.
+
+        What no decision depends on — broadcasts, rows for the batched writer, quote subscriptions,
+        metadata fetches, log lines of lockouts — waits for `finish`, so the daemon can let the
+        enforcement tasks send their first requests before it (architecture principle 5: enforcement is
+        never delayed by SQLite, logging or broadcast). The work of an earlier item still waiting is
+        finished first, so each item's follow-up sees the state that item left.
+        """
+        if self._after:
+            self.finish()
         handler = self._handlers.get(type(item))
         if handler is None:
             self.dropped += 1
@@ -207,12 +225,25 @@ class Dispatcher:
             self.dropped += 1
             log.exception("dispatcher: dropped %s after an error", type(item).__name__)
 
+    def finish(self) -> None:
+        """Run what the last `begin` left for after enforcement; one failing step never stops the rest."""
+        work, self._after = self._after, []
+        for step in work:
+            try:
+                step()
+            except Exception:
+                log.exception("dispatcher: a follow-up step failed")
+
     async def run(self, queue: ItemSource) -> None:
-        """The `dispatcher` task: handle items in queue order until cancelled, yielding after each so
-        the enforcement an item submitted never waits behind the rest of the backlog."""
+        """The `dispatcher` task: items in queue order until cancelled. After `begin` it yields once, so
+        the enforcement tasks the item started send their requests before its follow-up work runs, and
+        none waits behind the rest of the backlog."""
         while True:
-            self.handle(await queue.get())
-            await asyncio.sleep(0)
+            self.begin(await queue.get())
+            try:
+                await asyncio.sleep(0)
+            finally:
+                self.finish()
 
     def rule_memory(self, account_id: int) -> Mapping[str, Any]:
         """The account's rule memory (RULE-008 deadlines, RULE-012 managed stops), for snapshots."""
@@ -260,6 +291,7 @@ class Dispatcher:
         self._set_wanted_contracts(held)
         for contract_id in sorted(held):
             self._request_contract(contract_id, refresh=True, now=now)
+        self.finish()
         return StartupReport(resets=resets, expired=expired)
 
     def process_timers(self, now: datetime) -> None:
@@ -272,6 +304,7 @@ class Dispatcher:
                 log.exception("timer %s failed", timer.name)
         if reset_ran:
             self._retention()
+        self.finish()
 
     # --- gateway events ------------------------------------------------------------------------------
 
@@ -281,12 +314,12 @@ class Dispatcher:
         merged = t.quotes.update(event.quote)
         if merged is None:
             return  # not subscribed (any more): a late quote
-        self._publish(messages.QUOTE, None, merged.to_dict())
         contract_id = merged.contract_id
         now = self._clock.now()
-        if t.contracts.get(contract_id) is None:
-            self._request_contract(contract_id, now=now)
         self._evaluate_holders(contract_id, now)
+        self._publish(messages.QUOTE, None, merged.to_dict)
+        if t.contracts.get(contract_id) is None:
+            self._later(self._request_contract, contract_id, now=now)
 
     def _evaluate_holders(self, contract_id: str, now: datetime) -> None:
         """RULE-004/005/012 for every account holding the contract: its price or its tick data changed.
@@ -332,19 +365,18 @@ class Dispatcher:
             log.debug("trade %s of account %s already applied; ignored", trade.id, account_id)
             return
         counted = t.counter.record_fill(trade)
-        self._journal.pending.mark_trade(trade)
         counts = t.counter.counts(account_id, now)
         day = t.pnl.daily_pnl(account_id, trade_count=counts.session)
         if effect.changed:
             self._journal.save_daily_pnl(day)
-        self._request_contract(trade.contract_id, now=now)
         order_pnl = (t.pnl.order_realized(account_id, trade.order_id) if trade.order_id is not None
                      else effect.delta if effect.outcome is FillOutcome.APPLIED else ZERO)
         fill = FillApplied(trade, counted.new_order, counted.counts, order_pnl)
         decisions = self._evaluate(account_id, fill, now)
-        data = messages.trade_data(trade, day, counts)
-        self._publish(messages.TRADE, account_id, {**data, **(extra or {})})
+        self._publish(messages.TRADE, account_id, _with_extra, messages.trade_data(trade, day, counts), extra)
         self._enforce(account_id, decisions, now)
+        self._later(self._journal.pending.mark_trade, trade)
+        self._later(self._request_contract, trade.contract_id, now=now)
 
     def _on_position(self, event: PositionUpdated, extra: Mapping[str, Any] | None = None) -> None:
         t, position = self.trackers, event.position
@@ -353,21 +385,25 @@ class Dispatcher:
             return
         now = self._clock.now()
         transition = t.state.apply_position(position, now)
-        self._mark_mirror_rows()
-        if transition in _HOLDING_CHANGES:
-            self._sync_subscriptions()
-        if position.size > 0:
-            self._request_contract(contract_id, now=now)
         self._observe(self._enforcer.observe_position, position)
         decisions = self._evaluate(account_id, PositionChanged(position, transition), now)
-        if position.size > 0:
-            upnl = position_upnl(position, t.quotes.get(contract_id), t.contracts.get(contract_id))
-            deadline = self._memory[account_id].get(_GRACE_RULE, {}).get(contract_id)
-            data = messages.position_data(position, upnl, t.state.has_stop(account_id, contract_id), deadline)
-        else:
-            data = messages.position_data(position, None, False, None)
-        self._publish(messages.POSITION, account_id, {**data, **(extra or {})})
+        self._publish(messages.POSITION, account_id, self._position_data, position, extra)
         self._enforce(account_id, decisions, now)
+        self._later(self._mark_mirror_rows)
+        if transition in _HOLDING_CHANGES:
+            self._later(self._sync_subscriptions)
+        if position.size > 0:
+            self._later(self._request_contract, contract_id, now=now)
+
+    def _position_data(self, position: Position, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The `position_update` message of a position as the trackers see it now."""
+        if position.size == 0:
+            return _with_extra(messages.position_data(position, None, False, None), extra)
+        t, account_id, contract_id = self.trackers, position.account_id, position.contract_id
+        upnl = position_upnl(position, t.quotes.get(contract_id), t.contracts.get(contract_id))
+        deadline = self._memory[account_id].get(_GRACE_RULE, {}).get(contract_id)
+        data = messages.position_data(position, upnl, t.state.has_stop(account_id, contract_id), deadline)
+        return _with_extra(data, extra)
 
     def _on_order(self, event: OrderUpdated, extra: Mapping[str, Any] | None = None) -> None:
         t, order = self.trackers, event.order
@@ -375,22 +411,22 @@ class Dispatcher:
         if not self._monitored(account_id):
             return
         now = self._clock.now()
-        held = self._mirrored_order(account_id, order.id)
+        held = t.state.order(account_id, order.id)
         change = t.state.apply_order(order)
         if change is OrderChange.STALE:
             log.debug("order %s of account %s: older than the mirror; ignored", order.id, account_id)
             return
-        self._mark_mirror_rows()
-        self._sync_subscriptions()
-        if order.is_working:
-            self._request_contract(order.contract_id, now=now)
-        stored = self._mirrored_order(account_id, order.id)
+        stored = t.state.order(account_id, order.id)
         if stored is None:  # terminal: keep the stop flag the mirror had for it (broadcast `is_stop_loss`)
             stored = order.with_stop_flag(held is not None and held.is_stop_loss)
         self._observe(self._enforcer.observe_order, stored)
         decisions = self._evaluate(account_id, OrderChanged(stored), now)
-        self._publish(messages.ORDER, account_id, {**stored.to_dict(), **(extra or {})})
+        self._publish(messages.ORDER, account_id, _order_data, stored, extra)
         self._enforce(account_id, decisions, now)
+        self._later(self._mark_mirror_rows)
+        self._later(self._sync_subscriptions)
+        if order.is_working:
+            self._later(self._request_contract, order.contract_id, now=now)
 
     def _on_account(self, event: AccountUpdated, extra: Mapping[str, Any] | None = None) -> None:
         account = event.account
@@ -454,6 +490,7 @@ class Dispatcher:
                     self._on_position(event, messages.RECONCILE_SOURCE)
                 else:
                     self._on_order(event, messages.RECONCILE_SOURCE)
+                self.finish()  # each difference's follow-up sees the state it left, as for hub events
             except Exception:
                 self.dropped += 1
                 log.exception("reconcile of account %s: dropped a synthesized %s", account_id,
@@ -547,7 +584,7 @@ class Dispatcher:
         self._journal.save_reset_schedule(outcome.schedule)
         self._announce_cleared(cleared.cleared, now)
         data = messages.daily_reset_data(outcome, previous_realized, previous_count, bool(cleared.cleared))
-        self._publish(messages.DAILY_RESET, account_id, data)
+        self._publish(messages.DAILY_RESET, account_id, _with_extra, data, None)
         self._arm_reset_timer(account_id)
         log.info("daily reset of account %s: trading day %s → %s (realized %s, %d trade(s)); %d lockout(s) "
                  "cleared; next reset %s", account_id, outcome.previous_trading_date, outcome.trading_date,
@@ -578,8 +615,8 @@ class Dispatcher:
         for record in records:
             if record.lockout_id is not None:
                 self.timers.cancel(lockout_timer_name(record.lockout_id))
-            self._publish(messages.LOCKOUT_CLEARED, record.account_id,
-                          messages.lockout_cleared_data(record, lockouts.is_locked(record.account_id, now)))
+            self._publish(messages.LOCKOUT_CLEARED, record.account_id, messages.lockout_cleared_data, record,
+                          lockouts.is_locked(record.account_id, now))
 
     # --- rules and enforcement -----------------------------------------------------------------------
 
@@ -638,9 +675,9 @@ class Dispatcher:
             self._announce_cleared(change.cleared, now)
             for record in change.created + change.extended:
                 self._arm_lockout_timer(record)
-                log.info("lockout set: account %s %s (%s) until %s: %s", account_id, record.rule_id,
-                           record.kind, _until_text(record.locked_until), record.reason)
-                self._publish(messages.LOCKOUT_SET, account_id, record.to_dict())
+                self._later(log.info, "lockout set: account %s %s (%s) until %s: %s", account_id,
+                            record.rule_id, record.kind, _until_text(record.locked_until), record.reason)
+                self._publish(messages.LOCKOUT_SET, account_id, record.to_dict)
         if plan.is_empty:
             return
         try:
@@ -658,9 +695,6 @@ class Dispatcher:
             log.warning("events of account %s ignored: it is not an enabled account in accounts.yaml",
                         account_id)
         return False
-
-    def _mirrored_order(self, account_id: int, order_id: int) -> Order | None:
-        return next((o for o in self.trackers.state.orders(account_id) if o.id == order_id), None)
 
     def _mark_mirror_rows(self) -> None:
         """Hand MOD-009's changed rows to the batched writer (flushed every 5 s)."""
@@ -702,8 +736,27 @@ class Dispatcher:
         except Exception:
             log.exception("MOD-001 failed to observe %s", type(item).__name__)
 
-    def _publish(self, message_type: str, account_id: int | None, data: Mapping[str, Any]) -> None:
+    def _later(self, step: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """Leave `step(*args, **kwargs)` for `finish` (after this item's enforcement started)."""
+        self._after.append(functools.partial(step, *args, **kwargs))
+
+    def _publish(self, message_type: str, account_id: int | None, build: Callable[..., Mapping[str, Any]],
+                 *args: Any) -> None:
+        """Broadcast in `finish`; `build(*args)` makes the message's data only then."""
+        self._later(self._send, message_type, account_id, build, args)
+
+    def _send(self, message_type: str, account_id: int | None, build: Callable[..., Mapping[str, Any]],
+              args: tuple[Any, ...]) -> None:
         try:
-            self._broadcaster.publish(message_type, account_id, data)
+            self._broadcaster.publish(message_type, account_id, build(*args))
         except Exception:
             log.exception("broadcast of %s failed", message_type)
+
+
+def _with_extra(data: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A message's data with the caller's additions (e.g. `source: reconcile`)."""
+    return {**data, **(extra or {})}
+
+
+def _order_data(order: Order, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    return _with_extra(order.to_dict(), extra)

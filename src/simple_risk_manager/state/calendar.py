@@ -119,6 +119,9 @@ class SessionConfig:
     _start: time = field(init=False, repr=False, compare=False)
     _end: time = field(init=False, repr=False, compare=False)
     _tz: ZoneInfo = field(init=False, repr=False, compare=False)
+    #: The last stretch `in_session` computed, `[low, high)` with its answer: every event asks, and the
+    #: answer only changes at a window edge, so the zone arithmetic runs once per stretch, not per event.
+    _stretch: list[tuple[datetime, datetime, bool]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         start, end = parse_wall_time(self.start), parse_wall_time(self.end)
@@ -131,6 +134,7 @@ class SessionConfig:
         object.__setattr__(self, "_start", start)
         object.__setattr__(self, "_end", end)
         object.__setattr__(self, "_tz", zone(self.timezone))
+        object.__setattr__(self, "_stretch", [])
 
     @classmethod
     def from_rule(cls, *, start: str, end: str, timezone: str | None, global_timezone: str,
@@ -157,6 +161,23 @@ class SessionConfig:
         finish = local_instant(trading_date, self._end, self._tz)
         return (begin, finish) if begin < finish else None  # a window swallowed by a DST gap is empty
 
+    def contains(self, instant: datetime) -> bool:
+        """`in_session` for a UTC instant, answered from the cached stretch when it covers `instant`."""
+        for low, high, inside in self._stretch:
+            if low <= instant < high:
+                return inside
+        self._stretch.clear()
+        low = instant
+        for begin, finish in self.windows_from(instant):
+            if begin > instant:
+                self._stretch.append((low, begin, False))
+                return False
+            if instant < finish:
+                self._stretch.append((begin, finish, True))
+                return True
+            low = finish
+        return False
+
     def windows_from(self, t: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Windows in time order, from the first that can contain `t`, far enough to pass any holidays."""
         first = ensure_utc(t).astimezone(self._tz).date() - _ONE_DAY
@@ -168,13 +189,7 @@ class SessionConfig:
 
 def in_session(t: datetime, session: SessionConfig) -> bool:
     """`t` lies in some window `[start, end)` (start inclusive, end exclusive)."""
-    instant = ensure_utc(t)
-    for begin, finish in session.windows_from(instant):
-        if begin > instant:
-            return False
-        if instant < finish:
-            return True
-    return False
+    return session.contains(ensure_utc(t))
 
 
 def next_session_start(t: datetime, session: SessionConfig) -> datetime:

@@ -301,6 +301,11 @@ class StateManager:
             return ()
         return tuple(mirror.orders[i] for i in sorted(mirror.orders))
 
+    def order(self, account_id: int, order_id: int) -> Order | None:
+        """One mirrored order by id (None when the mirror does not hold it)."""
+        mirror = self._accounts.get(account_id)
+        return mirror.orders.get(order_id) if mirror is not None else None
+
     def working_orders(self, account_id: int, contract_id: str | None = None) -> tuple[Order, ...]:
         """Orders the rules treat as working: status Open, Pending or Suspended (`rules.md` §0)."""
         return tuple(o for o in self.orders(account_id)

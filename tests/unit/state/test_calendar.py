@@ -282,3 +282,35 @@ def test_session_config_rejects_bad_values(kwargs: dict[str, object], message: s
     values: dict[str, object] = {"start": "08:30", "end": "15:00", "timezone": CHICAGO, **kwargs}
     with pytest.raises(ValueError, match=message):
         SessionConfig(**values)  # type: ignore[arg-type]
+
+
+def _fresh(session: SessionConfig) -> SessionConfig:
+    """The same session without its cached stretch."""
+    return SessionConfig(start=session.start, end=session.end, timezone=session.timezone,
+                         allowed_days=session.allowed_days, respect_holidays=session.respect_holidays,
+                         holidays=session.holidays)
+
+
+@given(session=st.sampled_from([DAY_SESSION, OVERNIGHT, WITH_XMAS]),
+       steps=st.lists(st.integers(min_value=-3 * 86_400, max_value=3 * 86_400), min_size=1, max_size=40))
+def test_in_session_cached_stretch_answers_like_a_fresh_calendar(session: SessionConfig,
+                                                                  steps: list[int]) -> None:
+    """One config asked about a wandering instant (the daemon reuses it for every event) answers every
+    question exactly as a config that never saw an earlier one."""
+    reused = _fresh(session)
+    t = datetime(2025, 12, 22, 14, 0, tzinfo=UTC)  # a week with Christmas and a DST-free stretch
+    for step in steps:
+        t += timedelta(seconds=step)
+        assert in_session(t, reused) is in_session(t, _fresh(session)), t
+
+
+def test_in_session_stretch_edges_are_exact() -> None:
+    """Right at the window's end the cached `inside` stretch no longer applies (end is exclusive)."""
+    session = _fresh(DAY_SESSION)
+    opens = datetime(2025, 11, 24, 14, 30, tzinfo=UTC)  # 08:30 CST
+    closes = datetime(2025, 11, 24, 21, 0, tzinfo=UTC)  # 15:00 CST
+    assert in_session(opens, session) is True
+    assert in_session(closes - timedelta(microseconds=1), session) is True
+    assert in_session(closes, session) is False
+    assert in_session(opens - timedelta(microseconds=1), session) is False
+    assert in_session(opens, session) is True
