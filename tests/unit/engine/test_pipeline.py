@@ -15,11 +15,17 @@ import pytest
 
 from simple_risk_manager.domain.enums import EnforcementActionType as A
 from simple_risk_manager.domain.enums import LockoutKind, OrderSide, OrderStatus, OrderType, PositionType
-from simple_risk_manager.domain.events import HubConnectionChanged, PositionUpdated, SessionLoggedOut
+from simple_risk_manager.domain.events import (
+    HubConnectionChanged,
+    OrderUpdated,
+    PositionUpdated,
+    SessionLoggedOut,
+)
 from simple_risk_manager.domain.models import (
     Account,
     DailyPnl,
     Lockout,
+    Order,
     Position,
     ResetSchedule,
     Trade,
@@ -561,3 +567,59 @@ async def test_the_dispatcher_task_takes_items_from_a_queue_in_order(h: Harness)
         task.cancel()
     assert [m[2]["size"] for m in h.broadcaster.messages] == [1, 2, 0]
     assert h.trackers.state.position(A1, MNQ) is None
+
+
+# --- enforcement before follow-up work ---------------------------------------------------------------
+
+def test_begin_submits_the_enforcement_before_any_broadcast_or_writer_row(h: Harness) -> None:
+    """Architecture principle 5: `begin` decides and submits; the order's broadcast, its row for the
+    batched writer and the quote subscription follow in `finish`, in the order they were made."""
+    h.broadcaster.clear()
+    h.enforcer.clear()
+    h.store.pending.take()
+    wanted_before = len(h.wanted)
+    now = h.clock.now()
+    order = Order(id=901, account_id=A1, contract_id=RTY, type=OrderType.LIMIT, side=OrderSide.BUY, size=1,
+                  status=OrderStatus.OPEN, created_at=now, updated_at=now, limit_price=Decimal("2000"))
+    h.dispatcher.begin(OrderUpdated(order))
+    assert h.enforcer.plans[0].rejects[0].order_id == 901  # RULE-011 blocks RTY in the shipped config
+    assert h.broadcaster.messages == []
+    assert len(h.wanted) == wanted_before
+    assert len(h.store.pending) == 0
+    h.dispatcher.finish()
+    assert len(h.store.pending) == 1
+    assert h.broadcaster.types() == ["GatewayUserOrder"]
+    assert h.broadcaster.of("GatewayUserOrder")[0]["order_id"] == 901
+    assert RTY in h.wanted[-1]
+
+
+def test_a_new_item_finishes_the_follow_up_of_the_one_before(h: Harness) -> None:
+    """Two `begin`s in a row (the reconciler releasing held events): the first item's messages go out
+    before the second item changes anything, so each carries the state its own event left."""
+    h.broadcaster.clear()
+    h.dispatcher.begin(PositionUpdated(_rest_position(MNQ, 2)))
+    h.dispatcher.begin(PositionUpdated(_rest_position(MNQ, 0)))
+    assert [m[2]["size"] for m in h.broadcaster.messages] == [2]
+    h.dispatcher.finish()
+    assert [m[2]["size"] for m in h.broadcaster.messages] == [2, 0]
+
+
+def test_a_failing_follow_up_step_is_logged_and_the_rest_still_runs(h: Harness,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    h.broadcaster.clear()
+    calls = 0
+
+    def failing(message_type: str, account_id: int | None, data: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("broadcast down")
+        h.broadcaster.messages.append((message_type, account_id, dict(data)))
+
+    h.broadcaster.publish = failing  # type: ignore[method-assign]
+    h.dispatcher.begin(PositionUpdated(_rest_position(MNQ, 1)))
+    h.dispatcher.begin(PositionUpdated(_rest_position(MNQ, 2)))
+    h.dispatcher.finish()
+    assert "broadcast of GatewayUserPosition failed" in caplog.text
+    assert [m[2]["size"] for m in h.broadcaster.messages] == [2]
+    assert h.trackers.state.position(A1, MNQ) is not None
