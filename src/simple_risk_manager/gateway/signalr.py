@@ -1,4 +1,4 @@
-"""A small client of the SignalR JSON hub protocol over `websockets` (`gateway-api.md` §4.1–4.3, §6.1).
+"""A small client of the SignalR JSON hub protocol over a WebSocket (`gateway-api.md` §4.1–4.3, §6.1).
 
 Why our own: the daemon must never give up reconnecting and must take a fresh token for every
 connect, and pysignalr neither skips negotiation nor rebuilds its URL. The subset used here:
@@ -6,6 +6,12 @@ skip negotiation, `?access_token=` on the hub URL, the JSON handshake, `0x1E` re
 invocations with and without `invocationId`, Completion, Ping and Close. Reconnects follow
 `daemon.md` §7 (1, 2, 4 … 30 s ±20 %, forever); after every connect the owner's `on_connected`
 resubscribes before anything is announced.
+
+The socket is `hub_transport.WebSocketClient` (websockets' Sans-I/O protocol on an
+`asyncio.Protocol`): records are dispatched inside the socket's read callback, with no task
+wake-up between a frame's arrival and `on_invocation` — the event → enforcement latency budget
+(`daemon.md` §9) has no room for one. Liveness is a receive-time stamp checked by the keep-alive
+task, not a timer per message.
 """
 
 from __future__ import annotations
@@ -14,17 +20,17 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from simple_risk_manager.gateway.backoff import hub_reconnect_delay
 from simple_risk_manager.gateway.base import GatewayError, GatewayUnavailable, HubInvocationFailed
+from simple_risk_manager.gateway.hub_transport import WebSocketClient
 from simple_risk_manager.gateway.redact import RedactingFilter, loggable, redact
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,8 @@ PING = '{"type":6}' + RECORD_SEPARATOR
 INVOCATION, COMPLETION, PING_TYPE, CLOSE = 1, 3, 6, 7
 #: Depth frames can be large; SDKs raise the limit to 1 MiB or more.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: How long the server gets to finish the closing handshake before the socket is dropped.
+CLOSE_TIMEOUT_S = 2.0
 #: An attempt number past the cap: after a Close without allowReconnect the longest delay is used.
 _LONGEST = 64
 
@@ -72,27 +80,90 @@ class HandshakeRefused(GatewayError):  # noqa: N818 (reads as an event, like the
         super().__init__(hub, f"hub handshake refused: {error}")
 
 
-@dataclass(slots=True)
-class _Ending:
-    """How one connection ended: the reason reported, and whether the server allows a reconnect."""
-
-    reason: str = "connection closed"
-    allow_reconnect: bool = True
-    close_received: bool = False
-
-
 def encode(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode() + RECORD_SEPARATOR
 
 
-class HubConnection:
-    """One hub, kept connected until `close()`.
 
-    `on_invocation(target, arguments)` receives every server event (it must not raise; exceptions
-    are logged). `on_connected(reconnect, reason)` runs after every handshake with the reader already
-    running, so it can `invoke` the Subscribe methods. `on_disconnected(reason)` reports an
-    unplanned loss of an announced connection. `on_unauthorized(token)` is awaited when the upgrade
-    is refused with 401, so the owner can log in again before the next attempt.
+
+def _handshake_error(reply: str) -> str | None:
+    """Why the handshake reply refuses the connection, or None when it accepts it (`{}`)."""
+    try:
+        message = orjson.loads(reply)
+    except orjson.JSONDecodeError:
+        message = None
+    if not isinstance(message, dict):
+        return f"unreadable reply {loggable(reply, 200)}"
+    return str(message["error"]) if message.get("error") else None
+
+
+class _Link:
+    """One WebSocket connection of a hub: its socket, record buffer, handshake and how it ended.
+
+    `_on_message` runs inside the socket's read callback: it stamps the receive time (the
+    keep-alive task compares it with the server timeout), waits for the handshake reply, then
+    dispatches every record at once — no task hop between the socket and `on_invocation`.
+    """
+
+    def __init__(self, hub: HubConnection, url: str) -> None:
+        self._hub = hub
+        self._buffer = RecordBuffer()
+        self._accepted: bool | None = None  # the handshake reply: not yet / accepted / refused
+        self.reply: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.last_received = time.monotonic()
+        self.reason: str | None = None  # set when the hub protocol ends it (Close message, timeout)
+        self.allow_reconnect = True
+        self.close_received = False
+        self.socket = WebSocketClient(url, self._on_message, on_close=self._on_close,
+                                      max_size=MAX_MESSAGE_BYTES, close_timeout_s=CLOSE_TIMEOUT_S,
+                                      logger=_ws_log)
+
+    @property
+    def ending(self) -> str:
+        """The reason reported for the end of this connection."""
+        if self.reason is not None:
+            return self.reason
+        rcvd = self.socket.close_received
+        return f"connection closed (code {rcvd.code if rcvd else 'none'})"
+
+    def _on_message(self, data: str | bytes) -> None:
+        self.last_received = time.monotonic()
+        records = self._buffer.feed(data)
+        if self._accepted is not True:
+            if self._accepted is False or not records:
+                return
+            records = self._take_reply(records)
+        hub = self._hub
+        for record in records:
+            if self.close_received:
+                return
+            hub._dispatch(record, self)
+
+    def _take_reply(self, records: list[str]) -> list[str]:
+        """Settle the handshake with the first record; the records after it are hub messages."""
+        error = _handshake_error(records[0])
+        self._accepted = error is None
+        if not self.reply.done():
+            if error is None:
+                self.reply.set_result(None)
+            else:
+                self.reply.set_exception(HandshakeRefused(self._hub.name, error))
+        return records[1:] if error is None else []
+
+    def _on_close(self) -> None:
+        if not self.reply.done():
+            self.reply.set_exception(self.socket.close_exc)
+
+
+class HubConnection:
+    """One hub, kept connected until `run()` is cancelled.
+
+    `on_invocation(target, arguments)` receives every server event, synchronously inside the
+    socket's read callback (it must not block; exceptions are logged). `on_connected(reconnect,
+    reason)` runs after every handshake with records already flowing, so it can `invoke` the
+    Subscribe methods. `on_disconnected(reason)` reports an unplanned loss of an announced
+    connection. `on_unauthorized(token)` is awaited when the upgrade is refused with 401, so the
+    owner can log in again before the next attempt.
     """
 
     def __init__(self, name: str, url: str, token: Callable[[], Awaitable[str]], *,
@@ -117,7 +188,7 @@ class HubConnection:
         self._invoke_timeout = invoke_timeout_s
         self._open_timeout = open_timeout_s
         self._rng = rng or random.Random()
-        self._ws: ClientConnection | None = None
+        self._link: _Link | None = None
         self._pending: dict[str, tuple[str, asyncio.Future[Any]]] = {}
         self._next_id = 0
         self._planned: str | None = None
@@ -125,7 +196,6 @@ class HubConnection:
         self._ever_announced = False
         self._announced = False
         self._last_reason: str | None = None
-        self._closer: asyncio.Task[None] | None = None
         self.token_in_use: str | None = None
 
     @property
@@ -137,16 +207,16 @@ class HubConnection:
 
     async def invoke(self, target: str, *arguments: Any) -> Any:
         """Invoke with an `invocationId` and wait for its Completion (error → `HubInvocationFailed`)."""
-        ws = self._ws
-        if ws is None:
+        link = self._link
+        if link is None:
             raise GatewayUnavailable(target, f"{self.name} hub is not connected")
         self._next_id += 1
         invocation_id = str(self._next_id)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[invocation_id] = (target, future)
         try:
-            await ws.send(encode({"type": INVOCATION, "invocationId": invocation_id, "target": target,
-                                  "arguments": list(arguments)}))
+            link.socket.send_text(encode({"type": INVOCATION, "invocationId": invocation_id, "target": target,
+                                          "arguments": list(arguments)}))
             async with asyncio.timeout(self._invoke_timeout):
                 return await future
         except ConnectionClosed:
@@ -157,12 +227,13 @@ class HubConnection:
             self._pending.pop(invocation_id, None)
 
     async def send(self, target: str, *arguments: Any) -> None:
-        """Fire-and-forget invocation (no `invocationId`: the server never answers it)."""
-        ws = self._ws
-        if ws is None:
+        """Fire-and-forget invocation (no `invocationId`: the server never answers it); written at once."""
+        link = self._link
+        if link is None:
             raise GatewayUnavailable(target, f"{self.name} hub is not connected")
+        record = encode({"type": INVOCATION, "target": target, "arguments": list(arguments)})
         try:
-            await ws.send(encode({"type": INVOCATION, "target": target, "arguments": list(arguments)}))
+            link.socket.send_text(record)
         except ConnectionClosed:
             raise GatewayUnavailable(target, f"{self.name} hub connection closed") from None
 
@@ -170,9 +241,9 @@ class HubConnection:
         """Planned reconnect (new token, logout): drop the connection and connect again at once."""
         self._planned = reason
         self._wake.set()
-        ws = self._ws
-        if ws is not None:
-            self._closer = asyncio.get_running_loop().create_task(ws.close())
+        link = self._link
+        if link is not None:
+            link.socket.close()
 
     async def run(self) -> None:
         """Connect, serve, reconnect — until cancelled. Never raises for network or server trouble."""
@@ -184,7 +255,7 @@ class HubConnection:
                 try:
                     token = await self._token()
                     self.token_in_use = token
-                    ws, buffer, leftover = await self._open(token)
+                    link = await self._open(token)
                 except InvalidStatus as exc:
                     status = exc.response.status_code
                     log.warning("%s hub: upgrade refused with HTTP %d", self.name, status)
@@ -198,7 +269,7 @@ class HubConnection:
                     log.warning("%s hub: connect failed: %s", self.name, reason)
                 else:
                     retry_401_at_once = True
-                    allow_reconnect, announced = await self._serve(ws, buffer, leftover)
+                    allow_reconnect, announced = await self._serve(link)
                     if announced:
                         failures = 0
                     if self._planned is not None:
@@ -230,40 +301,25 @@ class HubConnection:
         finally:
             self._wake.clear()
 
-    async def _open(self, token: str) -> tuple[ClientConnection, RecordBuffer, list[str]]:
-        ws = await connect(hub_socket_url(self._url, token), open_timeout=self._open_timeout,
-                           ping_interval=None, close_timeout=2, max_size=MAX_MESSAGE_BYTES, max_queue=1024,
-                           proxy=None, logger=_ws_log)
+    async def _open(self, token: str) -> _Link:
+        """TCP, upgrade and hub handshake, all within `open_timeout_s`."""
+        link = _Link(self, hub_socket_url(self._url, token))
         try:
-            buffer = RecordBuffer()
-            await ws.send(HANDSHAKE)
-            records: list[str] = []
             async with asyncio.timeout(self._open_timeout):
-                while not records:
-                    records = buffer.feed(await ws.recv())
-            try:
-                reply = orjson.loads(records[0])
-            except orjson.JSONDecodeError:
-                reply = None
-            if not isinstance(reply, dict):
-                raise HandshakeRefused(self.name, f"unreadable reply {loggable(records[0], 200)}")
-            if reply.get("error"):
-                raise HandshakeRefused(self.name, str(reply["error"]))
-            return ws, buffer, records[1:]
+                await link.socket.connect()
+                link.socket.send_text(HANDSHAKE)
+                await link.reply
         except BaseException:
-            await ws.close()
+            await link.socket.aclose()
             raise
+        return link
 
-    async def _serve(self, ws: ClientConnection, buffer: RecordBuffer,
-                     leftover: list[str]) -> tuple[bool, bool]:
+    async def _serve(self, link: _Link) -> tuple[bool, bool]:
         """Run one connection to its end; returns (allowReconnect, whether it was announced)."""
-        self._ws = ws
+        self._link = link
         reconnect = self._ever_announced
         reason_before, self._planned = self._planned, None
-        ending = _Ending()
-        reader = asyncio.create_task(self._read(ws, buffer, leftover, ending),
-                                     name=f"{self.name}-hub-reader")
-        pinger = asyncio.create_task(self._ping(ws), name=f"{self.name}-hub-ping")
+        keepalive = asyncio.create_task(self._keepalive(link), name=f"{self.name}-hub-keepalive")
         announced = False
         try:
             log.info("%s hub: connected%s", self.name, " again" if reconnect else "")
@@ -272,48 +328,44 @@ class HubConnection:
                 await self._on_connected(reconnect, reason)
             except GatewayError as exc:
                 log.warning("%s hub: resubscribe failed (%s); reconnecting", self.name, exc)
-                await ws.close()
+                link.socket.close()
             else:
                 announced = self._announced = self._ever_announced = True
-            await reader
+            await link.socket.wait_closed()
         finally:
             self._announced = False
-            pinger.cancel()
-            reader.cancel()
-            self._ws = None
+            keepalive.cancel()
+            self._link = None
             self._fail_pending("hub connection lost")
-            await ws.close()
-        self._last_reason = ending.reason
+            await link.socket.aclose()
+        self._last_reason = ending = link.ending
         if announced and self._planned is None:
-            log.warning("%s hub: disconnected: %s", self.name, ending.reason)
-            self._on_disconnected(ending.reason)
-        return ending.allow_reconnect, announced
+            log.warning("%s hub: disconnected: %s", self.name, ending)
+            self._on_disconnected(ending)
+        return link.allow_reconnect, announced
 
-    async def _read(self, ws: ClientConnection, buffer: RecordBuffer, leftover: list[str],
-                    ending: _Ending) -> None:
-        for record in leftover:
-            self._dispatch(record, ending)
-        while not ending.close_received:
-            try:
-                async with asyncio.timeout(self._server_timeout):
-                    frame = await ws.recv()
-            except TimeoutError:
-                ending.reason = f"no message from the server for {self._server_timeout:g} s"
-                break
-            except ConnectionClosed as exc:
-                ending.reason = f"connection closed (code {exc.rcvd.code if exc.rcvd else 'none'})"
-                break
-            for record in buffer.feed(frame):
-                self._dispatch(record, ending)
-        await ws.close()
+    async def _keepalive(self, link: _Link) -> None:
+        """Ping every `ping_interval_s`; end the connection after `server_timeout_s` of silence.
 
-    async def _ping(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                await asyncio.sleep(self._ping_interval)
-                await ws.send(PING)
+        Receiving only stamps `link.last_received`: this task sleeps to whichever is due first and
+        checks the stamp then, so no timer is armed or cancelled per message.
+        """
+        next_ping = time.monotonic() + self._ping_interval
+        while link.socket.is_open:
+            now = time.monotonic()
+            silent_until = link.last_received + self._server_timeout
+            if now >= silent_until:
+                link.reason = f"no message from the server for {self._server_timeout:g} s"
+                link.socket.close()
+                return
+            if now >= next_ping:
+                link.socket.send_text(PING)
+                next_ping = now + self._ping_interval
+            await asyncio.sleep(min(next_ping, silent_until) - now)
 
-    def _dispatch(self, record: str, ending: _Ending) -> None:
+    # --- records -------------------------------------------------------------------------------
+
+    def _dispatch(self, record: str, link: _Link) -> None:
         try:
             message = orjson.loads(record)
         except orjson.JSONDecodeError:
@@ -332,15 +384,16 @@ class HubConnection:
                 api_log.debug("%s hub <- %s", self.name, loggable(record))
             try:
                 self._on_invocation(target, message.get("arguments"))
-            except Exception:  # the reader must survive any consumer bug
+            except Exception:  # the connection must survive any consumer bug
                 log.exception("%s hub: handler for %s failed", self.name, target)
         elif kind == COMPLETION:
             self._complete(message)
         elif kind == CLOSE:
             error = message.get("error")
-            ending.reason = f"server sent Close{f': {error}' if error else ''}"
-            ending.allow_reconnect = message.get("allowReconnect") is True
-            ending.close_received = True
+            link.reason = f"server sent Close{f': {error}' if error else ''}"
+            link.allow_reconnect = message.get("allowReconnect") is True
+            link.close_received = True
+            link.socket.close()
         # Ping (6) only proves the server is alive; other types are ignored (§4.2).
 
     def _complete(self, message: dict[str, Any]) -> None:
