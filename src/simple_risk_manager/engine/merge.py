@@ -78,7 +78,9 @@ def _order_of(decision: EnforcementAction) -> int:
 def merge(account_id: int, decisions: Iterable[EnforcementAction]) -> EnforcementPlan:
     """The plan for `account_id`; a decision of another account, or a contract-scoped decision without
     its contract (or a REJECT_ORDER without its order), is a caller bug and raises `ValueError`."""
-    ranked = sorted(decisions, key=_rank)
+    ranked = list(decisions)
+    if len(ranked) > 1:  # the usual single decision needs no ranking (its key is the costly part)
+        ranked.sort(key=_rank)
     for item in ranked:
         if item.account_id != account_id:
             raise ValueError(f"merge: {item.rule_id} {item.action.value} is for account {item.account_id}, "

@@ -32,7 +32,7 @@ class SymbolBlocksRule:
         config = view.rules.symbol_blocks
         if not config.enabled or not config.blocked_symbols:
             return NOTHING
-        blocked = frozenset(config.blocked_symbols)
+        blocked = config.blocked_symbols
         decisions: list[EnforcementAction] = []
         if isinstance(event, PositionChanged):
             positions = [event.position] if event.position.size > 0 else []
