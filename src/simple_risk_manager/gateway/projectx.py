@@ -72,6 +72,8 @@ class ProjectXGateway:
                                        backoff_base_s=settings.rest_backoff_base_s,
                                        backoff_cap_s=settings.rest_backoff_cap_s, rng=self._rng)
         self._rest = RestApi(self._rest_client, self._clock)
+        #: `Account/search` in flight per (login, only_active): concurrent callers share its answer.
+        self._account_searches: dict[tuple[str, bool], asyncio.Future[list[Account]]] = {}
         self._sessions: dict[str, AuthSession] = {}
         self._accounts_of: dict[str, list[int]] = {}
         self._login_of: dict[int, str] = {}
@@ -191,14 +193,32 @@ class ProjectXGateway:
         if login is not None:
             if login not in self._sessions:
                 raise ValueError(f"login {login!r}: not configured in this gateway")
-            return await self._rest.search_accounts(self._sessions[login], only_active)
+            return await self._shared_account_search(login, only_active)
         names = [name for name in self._sessions if name in self.user_hubs] or list(self._sessions)
-        found = await asyncio.gather(
-            *(self._rest.search_accounts(self._sessions[name], only_active) for name in names))
+        found = await asyncio.gather(*(self._shared_account_search(name, only_active) for name in names))
         merged: dict[int, Account] = {}
         for accounts in found:
             merged.update((a.id, a) for a in accounts)
         return list(merged.values())
+
+    async def _shared_account_search(self, login: str, only_active: bool) -> list[Account]:
+        """One `Account/search` per login at a time: the reconciles of a login's accounts start together
+        after its user hub connects, and one answer lists them all (a request each would spend the
+        200 / 60 s budget and keep 50 accounts from RUNNING for a minute). A caller that is cancelled
+        leaves the request to the others."""
+        key = (login, only_active)
+        search = self._account_searches.get(key)
+        if search is None:
+            search = asyncio.ensure_future(self._rest.search_accounts(self._sessions[login], only_active))
+            self._account_searches[key] = search
+            search.add_done_callback(lambda done: self._forget_account_search(key, done))
+        return list(await asyncio.shield(search))
+
+    def _forget_account_search(self, key: tuple[str, bool], done: asyncio.Future[list[Account]]) -> None:
+        if self._account_searches.get(key) is done:
+            del self._account_searches[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter got it already, or none is left to
 
     async def get_contract(self, contract_id: str) -> ContractMetadata:
         return await self._rest.get_contract(self._any_session(), contract_id)
