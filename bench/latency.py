@@ -332,11 +332,14 @@ async def with_daemon(workdir: Path, name: str, sim_endpoints: SimEndpoints, sim
     config_dir = workdir / name / "config"
     write_config(config_dir, sim_endpoints, probe, load, port)
     profile_args = () if profile is None else ("-m", "cProfile", "-o", str(profile / f"{name}.prof"))
+    started = time.monotonic()
     daemon = await start_daemon(config_dir, workdir / name / "data", workdir / name / "logs",
                                 workdir / name / "daemon.out", profile_args)
     results: list[Result] = []
     try:
         await wait_running(port, daemon)
+        ready_s = time.monotonic() - started
+        print(f"(daemon RUNNING {ready_s:.1f} s after its start, {len(load) + 1} accounts)", flush=True)
         contract = (await sim.front_contracts())[BLOCKED]
         for phase in phases:
             result = await run_phase(sim, daemon, probe, contract, phase)
