@@ -7,6 +7,10 @@ the two position closes) are never retried here: their timeout or 5xx surfaces a
 Enforcement calls (`urgent=True`) are counted against the request budget but never wait for it and
 are never retried here either (`rules.md` D-52). Any call answered 401 logs in again once and is
 repeated: a 401 means the request was refused unprocessed.
+
+Enforcement calls also take a leaner road: kept HTTP/1.1 connections (`kept_connections`) that put
+the request on the wire before the caller first awaits; every other call goes through aiohttp. Both
+roads share the envelope handling, the error mapping and the redacted `api.log` lines.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from simple_risk_manager.gateway.base import (
     RateLimited,
     Unauthorized,
 )
+from simple_risk_manager.gateway.kept_connections import ExchangeError, KeptConnections
 from simple_risk_manager.gateway.ratelimit import RequestBudget
 from simple_risk_manager.gateway.redact import loggable
 
@@ -101,11 +106,12 @@ def _bad_request(endpoint: str, raw: bytes) -> BadRequest:
 
 
 class RestClient:
-    """One aiohttp session for every login; `send` is one logical call with the retry policy."""
+    """One aiohttp session and one pool of kept connections for every login; `send` is one logical
+    call with the retry policy."""
 
     def __init__(self, base_url: str, clock: Clock, *, timeout_s: float = 10.0, max_attempts: int = 4,
                  backoff_base_s: float = 0.5, backoff_cap_s: float = 8.0,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, warm_connections: int = 2) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"api_url: must be an http(s) URL (got {base_url!r})")
         if timeout_s <= 0 or max_attempts < 1:
@@ -117,19 +123,32 @@ class RestClient:
         self._backoff = (backoff_base_s, backoff_cap_s)
         self._rng = rng or random.Random()
         self._http: aiohttp.ClientSession | None = None
+        self._kept = KeptConnections(self._base, warm=warm_connections, max_idle=max(8, warm_connections),
+                                     rng=self._rng)
+
+    @property
+    def kept_connections(self) -> KeptConnections:
+        """The pool that carries enforcement (`urgent`) calls."""
+        return self._kept
 
     async def open(self) -> None:
         if self._http is None:
             self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+        await self._kept.open()
 
     async def close(self) -> None:
+        await self._kept.close()
         if self._http is not None:
             await self._http.close()
             self._http = None
 
     async def call(self, endpoint: str, body: Mapping[str, Any] | None, session: AuthSession, *,
                    urgent: bool = False) -> dict[str, Any]:
-        """An authenticated call with `session`'s token; on 401, one fresh login and one repeat."""
+        """An authenticated call with `session`'s token; on 401, one fresh login and one repeat.
+
+        With a token held, `session.token()` returns without suspending, so an urgent call's request
+        is written before this coroutine first yields to the event loop.
+        """
         token = await session.token()
         try:
             return await self.send(endpoint, body, token=token, budget=session.budget, urgent=urgent)
@@ -150,6 +169,8 @@ class RestClient:
                 else:
                     await budget.acquire()
             try:
+                if urgent:
+                    return await self._post_kept(endpoint, body, token)
                 return await self._post(endpoint, body, token)
             except GatewayUnavailable as exc:
                 attempt += 1
@@ -163,17 +184,15 @@ class RestClient:
                 await asyncio.sleep(delay)
 
     async def _post(self, endpoint: str, body: Mapping[str, Any] | None, token: str | None) -> dict[str, Any]:
+        """The aiohttp road: every call that is not enforcement."""
         if self._http is None:
             raise GatewayError(endpoint, "REST client is not open")
+        data = self._encode(endpoint, body)
         headers = {"Accept": "application/json"}
-        data: bytes | None = None
-        if body is not None:
+        if data is not None:
             headers["Content-Type"] = "application/json"
-            data = orjson.dumps(body, default=_json_default)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        if api_log.isEnabledFor(logging.DEBUG):
-            api_log.debug("POST %s %s", endpoint, loggable(data or b""))
         started = self._clock.monotonic()
         try:
             async with self._http.post(self._base + endpoint, data=data, headers=headers,
@@ -185,8 +204,35 @@ class RestClient:
             raise GatewayUnavailable(endpoint, f"timed out after {self.timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
             raise GatewayUnavailable(endpoint, f"network error: {type(exc).__name__}") from None
-        elapsed_ms = (self._clock.monotonic() - started) * 1000
+        return self._answer(endpoint, started, status, raw, retry_after)
+
+    async def _post_kept(self, endpoint: str, body: Mapping[str, Any] | None,
+                         token: str | None) -> dict[str, Any]:
+        """The kept-connection road (enforcement): the request is written inside `post`, before the
+        first await when a warm connection is idle."""
+        if self._http is None:
+            raise GatewayError(endpoint, "REST client is not open")
+        data = self._encode(endpoint, body)
+        started = self._clock.monotonic()
+        try:
+            response = await self._kept.post(endpoint, data, token=token, timeout_s=self.timeout_s)
+        except TimeoutError:
+            raise GatewayUnavailable(endpoint, f"timed out after {self.timeout_s:g} s") from None
+        except ExchangeError as exc:
+            raise GatewayUnavailable(endpoint, f"network error: {exc.reason}") from None
+        return self._answer(endpoint, started, response.status, response.body, response.header("Retry-After"))
+
+    @staticmethod
+    def _encode(endpoint: str, body: Mapping[str, Any] | None) -> bytes | None:
+        data = None if body is None else orjson.dumps(body, default=_json_default)
         if api_log.isEnabledFor(logging.DEBUG):
+            api_log.debug("POST %s %s", endpoint, loggable(data or b""))
+        return data
+
+    def _answer(self, endpoint: str, started: float, status: int, raw: bytes,
+                retry_after: str | None) -> dict[str, Any]:
+        if api_log.isEnabledFor(logging.DEBUG):
+            elapsed_ms = (self._clock.monotonic() - started) * 1000
             api_log.debug("%s -> HTTP %d in %.1f ms %s", endpoint, status, elapsed_ms, loggable(raw))
         return self._envelope(endpoint, status, raw, retry_after)
 
