@@ -310,6 +310,7 @@ class HubConnection:
                 link.socket.send_text(HANDSHAKE)
                 await link.reply
         except BaseException:
+            link.reply.cancel()  # nobody waits for the reply any more
             await link.socket.aclose()
             raise
         return link

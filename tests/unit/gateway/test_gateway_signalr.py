@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.frames import Close, CloseCode, Opcode
 
-from simple_risk_manager.gateway.base import HubInvocationFailed
-from simple_risk_manager.gateway.signalr import HubConnection, RecordBuffer, hub_socket_url
+from simple_risk_manager.gateway import signalr
+from simple_risk_manager.gateway.base import GatewayUnavailable, HubInvocationFailed
+from simple_risk_manager.gateway.hub_transport import WebSocketClient
+from simple_risk_manager.gateway.signalr import MAX_MESSAGE_BYTES, HubConnection, RecordBuffer, hub_socket_url
 
 RS = "\x1e"
 
@@ -88,7 +92,9 @@ async def run_peer():
         await server.wait_closed()
 
 
-def client(url, *, on_connected=None, ping=10.0, received=None, tokens=("t1", "t2", "t3", "t4")):
+def client(url, *, on_connected=None, ping=10.0, received=None, tokens=("t1", "t2", "t3", "t4"),
+           unauthorized=None, on_invocation=None, **options):
+    """A HubConnection with short delays; `received` collects events and ("lost", reason) pairs."""
     token_iter = iter(tokens)
     received = received if received is not None else []
 
@@ -99,14 +105,16 @@ def client(url, *, on_connected=None, ping=10.0, received=None, tokens=("t1", "t
         if on_connected is not None:
             await on_connected(reconnect, reason)
 
-    async def unauthorized(_: str) -> None:
-        return None
+    async def on_unauthorized(stale: str) -> None:
+        if unauthorized is not None:
+            unauthorized.append(stale)
 
-    return HubConnection("test", url, token, on_invocation=lambda t, a: received.append((t, a)),
+    settings = dict(backoff_cap_s=0.05, ping_interval_s=ping, server_timeout_s=5.0, invoke_timeout_s=5.0)
+    return HubConnection("test", url, token,
+                         on_invocation=on_invocation or (lambda t, a: received.append((t, a))),
                          on_connected=connected,
                          on_disconnected=lambda reason: received.append(("lost", reason)),
-                         on_unauthorized=unauthorized, backoff_cap_s=0.05, ping_interval_s=ping,
-                         server_timeout_s=5.0, invoke_timeout_s=5.0)
+                         on_unauthorized=on_unauthorized, **(settings | options))
 
 
 async def stop(task: asyncio.Task) -> None:
@@ -115,13 +123,7 @@ async def stop(task: asyncio.Task) -> None:
         await task
 
 
-async def until(condition, within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
-
-
-async def test_records_split_across_frames_and_after_the_handshake_reply(run_peer):
+async def test_records_split_across_frames_and_after_the_handshake_reply(run_peer, wait_until):
     async def script(peer, ws, buffer):
         await ws.send("{}" + RS + '{"type":1,"target":"GatewayQuote","argu')  # reply + half a record
         await ws.send('ments":["C",{"lastPrice":1}]}' + RS + '{"type":1,"target":"B","arguments":[]}' + RS)
@@ -132,14 +134,14 @@ async def test_records_split_across_frames_and_after_the_handshake_reply(run_pee
     hub = client(url, received=received)
     task = asyncio.create_task(hub.run())
     try:
-        await until(lambda: len(received) == 2)
+        await wait_until(lambda: len(received) == 2)
         assert received == [("GatewayQuote", ["C", {"lastPrice": 1}]), ("B", [])]
         assert parse_qs(urlsplit(peer.paths[0]).query) == {"access_token": ["t1"]}
     finally:
         await stop(task)
 
 
-async def test_refused_handshake_is_retried_with_a_fresh_token(run_peer):
+async def test_refused_handshake_is_retried_with_a_fresh_token(run_peer, wait_until):
     async def script(peer, ws, buffer):
         if peer.connections == 1:
             await ws.send('{"error":"The protocol is not supported."}' + RS)
@@ -157,14 +159,14 @@ async def test_refused_handshake_is_retried_with_a_fresh_token(run_peer):
     hub = client(url, on_connected=on_connected)
     task = asyncio.create_task(hub.run())
     try:
-        await until(lambda: announced == [False])
+        await wait_until(lambda: announced == [False])
         tokens = [parse_qs(urlsplit(p).query)["access_token"][0] for p in peer.paths]
         assert tokens == ["t1", "t2"]
     finally:
         await stop(task)
 
 
-async def test_invocations_completions_pings_and_fire_and_forget(run_peer):
+async def test_invocations_completions_pings_and_fire_and_forget(run_peer, wait_until):
     async def script(peer, ws, buffer):
         await ws.send("{}" + RS)
         while True:
@@ -191,9 +193,9 @@ async def test_invocations_completions_pings_and_fire_and_forget(run_peer):
     hub = client(url, on_connected=on_connected, ping=0.05)
     task = asyncio.create_task(hub.run())
     try:
-        await until(lambda: hub.connected)
-        await until(lambda: any(m.get("type") == 6 for m in peer.received))
-        await until(lambda: any(m.get("target") == "NoReply" for m in peer.received))
+        await wait_until(lambda: hub.connected)
+        await wait_until(lambda: any(m.get("type") == 6 for m in peer.received))
+        await wait_until(lambda: any(m.get("target") == "NoReply" for m in peer.received))
         assert results["echo"] == [7001, "x"]
         assert results["error"].endpoint == "Fails" and "Unknown hub method" in results["error"].error
         fire = next(m for m in peer.received if m.get("target") == "NoReply")
@@ -204,7 +206,7 @@ async def test_invocations_completions_pings_and_fire_and_forget(run_peer):
         await stop(task)
 
 
-async def test_close_message_ends_the_connection_and_the_client_comes_back(run_peer):
+async def test_close_message_ends_the_connection_and_the_client_comes_back(run_peer, wait_until):
     async def script(peer, ws, buffer):
         await ws.send("{}" + RS)
         if peer.connections == 1:
@@ -223,8 +225,286 @@ async def test_close_message_ends_the_connection_and_the_client_comes_back(run_p
     hub = client(url, on_connected=on_connected, received=received)
     task = asyncio.create_task(hub.run())
     try:
-        await until(lambda: len(announced) == 2)
+        await wait_until(lambda: len(announced) == 2)
         assert announced == [(False, None), (True, "server sent Close: restart")]
         assert ("lost", "server sent Close: restart") in received
     finally:
         await stop(task)
+
+
+# --- over a raw server: every byte the client reads is chosen by the test (conftest.RawServer) ----
+
+
+class ReadSpy(WebSocketClient):
+    """The real socket client, also noting how many events were dispatched when each read returned."""
+
+    dispatched_after_read: list[int]
+    received: list
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self.dispatched_after_read.append(len(self.received))
+
+
+async def served(raw_server, hub: HubConnection):
+    """Start `hub`, accept its connection and complete the upgrade and the SignalR handshake."""
+    task = asyncio.create_task(hub.run())
+    peer = await raw_server.next_peer()
+    await peer.hub_handshake()
+    return task, peer
+
+
+def query_token(peer) -> str:
+    return parse_qs(urlsplit(peer.request.path).query)["access_token"][0]
+
+
+async def test_records_are_dispatched_inside_the_read_that_completes_them(raw_server, wait_until,
+                                                                         monkeypatch):
+    received: list = []
+    spies: list[ReadSpy] = []
+
+    class Spy(ReadSpy):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.dispatched_after_read, self.received = [], received
+            spies.append(self)
+
+    monkeypatch.setattr(signalr, "WebSocketClient", Spy)
+    hub = client(raw_server.url(), received=received)
+    task = asyncio.create_task(hub.run())
+    try:
+        peer = await raw_server.next_peer()
+        await peer.upgrade()
+        assert await peer.next_text() == '{"protocol":"json","version":1}' + RS
+        (spy,) = spies
+        # the reply, then record A cut inside its JSON and across two WebSocket fragments
+        await peer.write(peer.text("{}" + RS + '{"type":1,"target":"A","argu', fin=False))
+        await wait_until(lambda: len(spy.dispatched_after_read) == 2)  # the 101 response, then this frame
+        assert received == []
+        wire = peer.frame(Opcode.CONT, 'ments":[1]}' + RS + '{"type":1,"target":"B","arguments":[2]}' + RS
+                          + '{"type":6}' + RS + '{"type":1,"target":"C","arguments":[3]}' + RS)
+        await peer.write(wire[:5])  # the continuation frame's header, cut across TCP reads
+        await wait_until(lambda: len(spy.dispatched_after_read) == 3)
+        assert received == []
+        await peer.write(wire[5:])
+        await wait_until(lambda: len(spy.dispatched_after_read) == 4)
+        assert received == [("A", [1]), ("B", [2]), ("C", [3])]
+        assert spy.dispatched_after_read[-1] == 3  # all three were handled before the read returned
+    finally:
+        await stop(task)
+
+
+async def test_an_upgrade_refused_with_401_logs_in_again_and_retries_at_once(raw_server, wait_until, caplog):
+    caplog.set_level(logging.INFO, logger="simple_risk_manager.gateway.signalr")
+    stale: list[str] = []
+    announced: list = []
+
+    async def on_connected(reconnect, reason):
+        announced.append((reconnect, reason))
+
+    hub = client(raw_server.url(), unauthorized=stale, on_connected=on_connected, backoff_cap_s=30.0)
+    task = asyncio.create_task(hub.run())
+    try:
+        first = await raw_server.next_peer()
+        await first.upgrade(401)
+        second = await raw_server.next_peer()  # no backoff pause (its first rung would be ~1 s)
+        await second.hub_handshake()
+        await wait_until(lambda: hub.connected)
+        assert stale == ["t1"]
+        assert [query_token(first), query_token(second)] == ["t1", "t2"]
+        assert announced == [(False, None)] and hub.token_in_use == "t2"
+        messages = [r.getMessage() for r in caplog.records]
+        assert "test hub: upgrade refused with HTTP 401" in messages
+        assert not any("reconnecting in" in m for m in messages)
+    finally:
+        await stop(task)
+
+
+async def test_an_upgrade_refused_with_503_backs_off_without_a_login(raw_server, wait_until, caplog):
+    caplog.set_level(logging.INFO, logger="simple_risk_manager.gateway.signalr")
+    stale: list[str] = []
+    hub = client(raw_server.url(), unauthorized=stale)
+    task = asyncio.create_task(hub.run())
+    try:
+        for _ in range(2):
+            await (await raw_server.next_peer()).upgrade(503)
+        await (await raw_server.next_peer()).hub_handshake()
+        await wait_until(lambda: hub.connected)
+        assert stale == []
+        messages = [r.getMessage() for r in caplog.records]
+        assert messages.count("test hub: upgrade refused with HTTP 503") == 2
+        assert sum("reconnecting in" in m for m in messages) == 2
+    finally:
+        await stop(task)
+
+
+async def test_pings_and_a_silent_server_after_its_replies_stop(raw_server, wait_until):
+    """Each server message moves the deadline: the connection outlives the timeout several times
+    while the server answers pings, and ends with the timeout reason once it falls silent."""
+    received: list = []
+    hub = client(raw_server.url(), received=received, ping=0.05, server_timeout_s=0.5)
+    task, peer = await served(raw_server, hub)
+    try:
+        await wait_until(lambda: hub.connected)
+        started = asyncio.get_running_loop().time()
+        for _ in range(15):  # 15 pings at 0.05 s: longer than the 0.5 s timeout
+            assert await peer.next_text() == '{"type":6}' + RS
+            await peer.write(peer.text('{"type":6}' + RS))
+        assert asyncio.get_running_loop().time() - started > 0.5
+        await wait_until(lambda: ("lost", "no message from the server for 0.5 s") in received)
+        assert received == [("lost", "no message from the server for 0.5 s")]
+        close = await peer.next_frame((Opcode.CLOSE,))
+        assert Close.parse(close.data).code == CloseCode.NORMAL_CLOSURE  # the closing handshake
+        await (await raw_server.next_peer()).hub_handshake()  # and it comes back
+    finally:
+        await stop(task)
+
+
+@pytest.mark.parametrize(
+    ("end", "reason"),
+    [("close-frame", "connection closed (code 1001)"), ("tcp-drop", "connection closed (code none)")],
+)
+async def test_a_lost_connection_is_reported_and_the_client_reconnects(raw_server, wait_until, end, reason):
+    received: list = []
+    announced: list = []
+
+    async def on_connected(reconnect, why):
+        announced.append((reconnect, why))
+
+    hub = client(raw_server.url(), received=received, on_connected=on_connected)
+    task, peer = await served(raw_server, hub)
+    try:
+        await wait_until(lambda: hub.connected)
+        if end == "close-frame":
+            await peer.close(1001, "server going down")
+        else:
+            peer.abort()
+        await wait_until(lambda: ("lost", reason) in received)
+        second = await raw_server.next_peer()
+        await second.hub_handshake()
+        await wait_until(lambda: len(announced) == 2)
+        assert announced == [(False, None), (True, reason)]
+        assert query_token(second) == "t2"
+    finally:
+        await stop(task)
+
+
+async def test_a_message_over_the_size_limit_fails_the_connection(raw_server, wait_until):
+    received: list = []
+    hub = client(raw_server.url(), received=received)
+    task, peer = await served(raw_server, hub)
+    try:
+        await wait_until(lambda: hub.connected)
+        header = peer.frame(Opcode.TEXT, b"x" * 70_000)[:10]  # 127 + 8-byte length: claim a size instead
+        await peer.write(header[:2] + (MAX_MESSAGE_BYTES + 1).to_bytes(8, "big"))
+        close = await peer.next_frame((Opcode.CLOSE,))
+        assert Close.parse(close.data).code == CloseCode.MESSAGE_TOO_BIG
+        peer.writer.close()
+        await wait_until(lambda: ("lost", "connection closed (code none)") in received)
+        await (await raw_server.next_peer()).hub_handshake()
+    finally:
+        await stop(task)
+
+
+async def test_a_failing_event_handler_is_logged_and_the_connection_goes_on(raw_server, wait_until, caplog):
+    delivered: list = []
+
+    def on_invocation(target, arguments):
+        if target == "Broken":
+            raise ValueError("consumer bug")
+        delivered.append(target)
+
+    hub = client(raw_server.url(), on_invocation=on_invocation)
+    task, peer = await served(raw_server, hub)
+    try:
+        await peer.write(peer.text('{"type":1,"target":"Broken","arguments":[]}' + RS
+                                   + '{"type":1,"target":"Fine","arguments":[]}' + RS))
+        await wait_until(lambda: delivered == ["Fine"])
+        assert any("handler for Broken failed" in r.getMessage() and r.exc_info for r in caplog.records)
+        assert hub.connected and len(raw_server.accepted) == 1
+    finally:
+        await stop(task)
+
+
+async def test_a_pending_invoke_fails_when_the_connection_drops(raw_server, wait_until):
+    hub = client(raw_server.url())
+    with pytest.raises(GatewayUnavailable, match="not connected"):
+        await hub.invoke("SubscribeAccounts")
+    task, peer = await served(raw_server, hub)
+    try:
+        await wait_until(lambda: hub.connected)
+        pending = asyncio.create_task(hub.invoke("SubscribeAccounts"))
+        sent = json.loads((await peer.next_text()).rstrip(RS))
+        assert sent == {"type": 1, "invocationId": sent["invocationId"], "target": "SubscribeAccounts",
+                        "arguments": []}
+        peer.abort()
+        with pytest.raises(GatewayUnavailable, match="hub connection lost"):
+            await pending
+    finally:
+        await stop(task)
+
+
+@pytest.mark.parametrize("stall", ["upgrade", "handshake"])
+async def test_open_timeout_bounds_the_upgrade_and_the_handshake(raw_server, wait_until, caplog, stall):
+    hub = client(raw_server.url(), open_timeout_s=0.3)
+    task = asyncio.create_task(hub.run())
+    try:
+        first = await raw_server.next_peer()
+        if stall == "handshake":
+            await first.upgrade()  # then never answer the SignalR handshake
+        await first.wait_eof()  # the client gives up on this socket
+        await (await raw_server.next_peer()).hub_handshake()
+        await wait_until(lambda: hub.connected)
+        assert "test hub: connect failed: TimeoutError" in [r.getMessage() for r in caplog.records]
+    finally:
+        await stop(task)
+
+
+async def test_reconnect_now_takes_a_new_token_and_reports_no_loss(raw_server, wait_until):
+    received: list = []
+    announced: list = []
+
+    async def on_connected(reconnect, reason):
+        announced.append((reconnect, reason))
+
+    hub = client(raw_server.url(), received=received, on_connected=on_connected)
+    task, peer = await served(raw_server, hub)
+    try:
+        await wait_until(lambda: hub.connected)
+        hub.reconnect_now("token renewed")
+        assert Close.parse((await peer.next_frame()).data).code == CloseCode.NORMAL_CLOSURE
+        second = await raw_server.next_peer()
+        await second.hub_handshake()
+        await wait_until(lambda: len(announced) == 2)
+        assert announced == [(False, None), (True, "token renewed")]
+        assert query_token(second) == "t2" and received == []
+    finally:
+        await stop(task)
+
+
+async def test_tokens_never_reach_the_logs(raw_server, wait_until, caplog):
+    caplog.set_level(logging.DEBUG)
+    hub = client(raw_server.url(), tokens=("tok-SECRET-1", "tok-SECRET-2"))
+    task, peer = await served(raw_server, hub)
+    try:
+        await wait_until(lambda: hub.connected)
+        assert query_token(peer) == "tok-SECRET-1"
+        peer.abort()
+        await (await raw_server.next_peer()).hub_handshake()
+        await wait_until(lambda: hub.connected and hub.token_in_use == "tok-SECRET-2")
+        ours = [r.getMessage() for r in caplog.records if r.name.startswith("simple_risk_manager")]
+        assert any("access_token=<redacted>" in m for m in ours)  # the upgrade request line, masked
+        assert not any("SECRET" in m for m in ours)
+    finally:
+        await stop(task)
+
+
+async def test_cancelling_run_closes_the_socket_with_a_closing_handshake(raw_server, wait_until):
+    hub = client(raw_server.url())
+    task, peer = await served(raw_server, hub)
+    await wait_until(lambda: hub.connected)
+    stopping = asyncio.create_task(stop(task))
+    assert Close.parse((await peer.next_frame()).data).code == CloseCode.NORMAL_CLOSURE
+    async with asyncio.timeout(5):
+        await stopping
+    assert not hub.connected
