@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from websockets.frames import Close, Frame, Opcode
@@ -151,6 +152,9 @@ class RawPeer:
             if data:
                 self.writer.write(data)
             elif not self.writer.is_closing():
+                if not self.writer.can_write_eof():  # TLS cannot half-close
+                    self.writer.close()
+                    continue
                 with contextlib.suppress(OSError):  # the client may be gone already
                     self.writer.write_eof()
         with contextlib.suppress(ConnectionError):
@@ -164,8 +168,8 @@ class RawServer:
         self.server: asyncio.Server | None = None
         self.port = 0
 
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+    async def start(self, tls: ssl.SSLContext | None = None) -> None:
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=tls)
         self.port = self.server.sockets[0].getsockname()[1]
 
     def url(self, scheme: str = "ws", path: str = "/hubs/user") -> str:
@@ -194,8 +198,21 @@ def wait_until() -> Callable[..., object]:
 
 
 @pytest.fixture
-async def raw_server() -> AsyncIterator[RawServer]:
-    server = RawServer()
-    await server.start()
-    yield server
-    await server.stop()
+async def start_raw_server() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
+    """Start raw servers (`tls` for wss://); all are stopped at the end of the test."""
+    started: list[RawServer] = []
+
+    async def start(tls: ssl.SSLContext | None = None) -> RawServer:
+        server = RawServer()
+        await server.start(tls)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        await server.stop()
+
+
+@pytest.fixture
+async def raw_server(start_raw_server: Callable[..., Awaitable[RawServer]]) -> RawServer:
+    return await start_raw_server()

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 from websockets.frames import Close, CloseCode, Opcode
 
+from simple_risk_manager.gateway import hub_transport
 from simple_risk_manager.gateway.hub_transport import WebSocketClient
 
 
@@ -33,10 +38,10 @@ class Opened:
 
 
 async def opened(server, *, cls: type[WebSocketClient] = WebSocketClient, max_size: int = 2**20,
-                 close_timeout_s: float = 2.0, on_message=None):
+                 close_timeout_s: float = 2.0, on_message=None, scheme: str = "ws"):
     messages: list[str | bytes] = []
     ended: list[bool] = []
-    client = cls(server.url(), on_message or messages.append, on_close=lambda: ended.append(True),
+    client = cls(server.url(scheme), on_message or messages.append, on_close=lambda: ended.append(True),
                  max_size=max_size, close_timeout_s=close_timeout_s)
     connecting = asyncio.create_task(client.connect())
     peer = await server.next_peer()
@@ -193,3 +198,54 @@ async def test_close_is_bounded_when_the_server_never_answers(raw_server):
         await state.client.aclose()
     assert 0.15 <= loop.time() - started < 2.0
     assert state.ended == [True] and state.client.close_received is None
+
+
+def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed CA certificate for 127.0.0.1 and its key, made by the openssl command."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=hub", "-keyout", str(key), "-out", str(cert),
+                    "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-addext", "basicConstraints=critical,CA:TRUE"], check=True, capture_output=True)
+    return cert, key
+
+
+def server_tls(cert: Path, key: Path) -> ssl.SSLContext:
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    return tls
+
+
+@pytest.fixture
+def trusted(tmp_path, monkeypatch):
+    """A certificate that `ssl.create_default_context()` trusts (the only CA in SSL_CERT_FILE)."""
+    cert, key = make_certificate(tmp_path, "trusted")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    hub_transport._tls_context.cache_clear()
+    yield cert, key
+    hub_transport._tls_context.cache_clear()
+
+
+async def test_wss_verifies_the_server_and_closes_cleanly_over_tls(trusted, start_raw_server, wait_until):
+    server = await start_raw_server(server_tls(*trusted))
+    state, peer = await opened(server, scheme="wss")
+    state.client.send_text("hello")
+    assert await peer.next_text() == "hello"
+    await peer.write(peer.text("back"))
+    await wait_until(lambda: state.messages == ["back"])
+    started = asyncio.get_running_loop().time()
+    assert await peer.close(1000) == Close(1000, "")
+    async with asyncio.timeout(5):
+        await state.client.wait_closed()
+    assert asyncio.get_running_loop().time() - started < 1.5  # TLS cannot half-close: closed, not timed out
+    assert state.ended == [True]
+
+
+async def test_wss_refuses_a_server_certificate_it_does_not_trust(trusted, tmp_path, start_raw_server):
+    server = await start_raw_server(server_tls(*make_certificate(tmp_path, "stranger")))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await WebSocketClient(server.url("wss"), lambda _: None).connect()
