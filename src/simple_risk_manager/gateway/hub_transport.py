@@ -111,7 +111,7 @@ class WebSocketClient(asyncio.Protocol):
     def close(self) -> None:
         """Start the closing handshake (code 1000); the socket is aborted if it takes too long."""
         protocol = self._protocol
-        if self._transport is None or self._closed.done():
+        if self._transport is None or self._transport.is_closing():
             return
         if protocol.state is State.OPEN:
             protocol.send_close(CloseCode.NORMAL_CLOSURE)
