@@ -24,13 +24,19 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+# The latency bench's rules (this script's folder is first on sys.path), so both measure the same.
+from latency import risk_config
+
 from simple_risk_manager.clock import SystemClock
 from simple_risk_manager.config import load_config_dir
 from simple_risk_manager.daemon.process import Daemon
+from simple_risk_manager.demo.config_files import DemoSchedule
+from simple_risk_manager.demo.yaml_text import yaml_text
 from simple_risk_manager.domain.enums import OrderSide, OrderStatus, OrderType, PositionType
 from simple_risk_manager.domain.events import OrderUpdated, PositionUpdated, QuoteUpdated
 from simple_risk_manager.domain.models import ContractMetadata, Order, Position, Quote
@@ -39,12 +45,6 @@ from simple_risk_manager.runtime.paths import Directories
 from simple_risk_manager.runtime.sd_notify import SystemdNotifier
 from simple_risk_manager.runtime.signals import ShutdownSignals
 from simple_risk_manager.store import StateStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latency import risk_config  # noqa: E402 (the latency bench's rules, so both measure the same)
-
-from simple_risk_manager.demo.config_files import DemoSchedule  # noqa: E402
-from simple_risk_manager.demo.yaml_text import yaml_text  # noqa: E402
 
 PROBE = 7000
 RTY = "CON.F.US.RTY.Z25"
@@ -74,6 +74,21 @@ def order(order_id: int, status: OrderStatus, now: datetime) -> OrderUpdated:
                               limit_price=Decimal("2000")))
 
 
+def hold_positions(route: Callable[[Item], None], accounts: int, now: datetime) -> None:
+    """Every load account holds one long in RTY and each other contract; all metadata is known."""
+    position_id = 1
+    for account_id in range(PROBE + 1, PROBE + 1 + accounts):
+        for contract_id in (RTY, *CONTRACTS):
+            route(PositionUpdated(Position(
+                id=position_id, account_id=account_id, contract_id=contract_id, type=PositionType.LONG,
+                size=1, average_price=Decimal("5000"), created_at=now, updated_at=now)))
+            position_id += 1
+    for contract_id in (RTY, *CONTRACTS):
+        route(ContractFetched(ContractMetadata(
+            contract_id=contract_id, symbol_id=contract_id[4:].rsplit(".", 1)[0], tick_size=TICK,
+            tick_value=Decimal("1.25"), cached_at=now)))
+
+
 async def run(accounts: int, orders: int, quotes: int, profile: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="srm-order-bench-") as tmp:
         root = Path(tmp)
@@ -93,7 +108,7 @@ async def run(accounts: int, orders: int, quotes: int, profile: bool) -> None:
             daemon.gateway.cancel_order = cancel_order  # type: ignore[method-assign]
             now = clock.now()
             daemon.dispatcher.startup(store.load({}, datetime(2000, 1, 1, tzinfo=UTC)).result(), now)
-            route = daemon._route  # noqa: SLF001 (exactly what the dispatcher task calls)
+            route = daemon._route  # exactly what the dispatcher task calls
             finish = daemon.dispatcher.finish
 
             async def dispatch(item: Item) -> None:
@@ -102,17 +117,7 @@ async def run(accounts: int, orders: int, quotes: int, profile: bool) -> None:
                 await asyncio.sleep(0)
                 finish()
 
-            position_id = 1
-            for account_id in range(PROBE + 1, PROBE + 1 + accounts):
-                for contract_id in (RTY, *CONTRACTS):
-                    route(PositionUpdated(Position(id=position_id, account_id=account_id, contract_id=contract_id,
-                                                   type=PositionType.LONG, size=1, average_price=Decimal("5000"),
-                                                   created_at=now, updated_at=now)))
-                    position_id += 1
-            for contract_id in (RTY, *CONTRACTS):
-                route(ContractFetched(ContractMetadata(contract_id=contract_id,
-                                                       symbol_id=contract_id[4:].rsplit(".", 1)[0],
-                                                       tick_size=TICK, tick_value=Decimal("1.25"), cached_at=now)))
+            hold_positions(route, accounts, now)
             walk = [QuoteUpdated(Quote(contract_id=CONTRACTS[n % len(CONTRACTS)], received_at=now,
                                        last=Decimal("5000") + TICK * (n % 17 - 8)))
                     for n in range(quotes * 16)]
@@ -127,7 +132,7 @@ async def run(accounts: int, orders: int, quotes: int, profile: bool) -> None:
                     started = time.perf_counter_ns()
                     route(order(first_id + n, OrderStatus.OPEN, event_now))
                     routed = time.perf_counter_ns()
-                    while not called:
+                    while not called:  # noqa: ASYNC110 (one loop turn at a time, as the daemon's)
                         await asyncio.sleep(0)
                     finish()
                     in_route.append((routed - started) / 1000)
@@ -138,7 +143,8 @@ async def run(accounts: int, orders: int, quotes: int, profile: bool) -> None:
             in_route.clear()
             to_call.clear()
             await rounds(orders, 2_000_000)
-            print(f"{accounts} load account(s) x 10 positions, {orders} order events, {quotes} quotes between them")
+            print(f"{accounts} load account(s) x 10 positions, {orders} order events, "
+                  f"{quotes} quotes between them")
             for name, values in (("in _route (dispatcher)", in_route), ("routing -> cancel call", to_call)):
                 ordered = sorted(values)
                 p90, p99 = ordered[int(0.90 * len(ordered))], ordered[int(0.99 * len(ordered))]
