@@ -40,7 +40,8 @@ from simple_risk_manager.gateway.rest import ORDER_CANCEL, RestApi, RestClient
 
 WAIT_S = 15.0
 OK = {"success": True, "errorCode": 0, "errorMessage": None}
-CERT = Path(__file__).with_name("tls_localhost_test_only.pem")  # self-signed, CN/SAN localhost, 127.0.0.1
+#: Self-signed certificate and key, CN/SAN localhost and 127.0.0.1 (tests only).
+CERT = Path(__file__).parents[2] / "certs" / "tls_localhost_test_only.pem"
 
 
 async def until(condition: Callable[[], bool], within: float = WAIT_S) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -200,38 +198,38 @@ async def test_close_is_bounded_when_the_server_never_answers(raw_server):
     assert state.ended == [True] and state.client.close_received is None
 
 
-def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed CA certificate for 127.0.0.1 and its key, made by the openssl command."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=hub", "-keyout", str(key), "-out", str(cert),
-                    "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-addext", "basicConstraints=critical,CA:TRUE"], check=True, capture_output=True)
-    return cert, key
+#: Self-signed certificate and key for localhost / 127.0.0.1, shared with the REST TLS tests.
+CERT = Path(__file__).parents[2] / "certs" / "tls_localhost_test_only.pem"
 
 
-def server_tls(cert: Path, key: Path) -> ssl.SSLContext:
+def server_tls() -> ssl.SSLContext:
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(cert, key)
+    tls.load_cert_chain(CERT)
     return tls
 
 
 @pytest.fixture
-def trusted(tmp_path, monkeypatch):
-    """A certificate that `ssl.create_default_context()` trusts (the only CA in SSL_CERT_FILE)."""
-    cert, key = make_certificate(tmp_path, "trusted")
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+def trusting(monkeypatch):
+    """`ssl.create_default_context()` trusts the test certificate (the only one in SSL_CERT_FILE)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(CERT))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     hub_transport._tls_context.cache_clear()
-    yield cert, key
+    yield
     hub_transport._tls_context.cache_clear()
 
 
-async def test_wss_verifies_the_server_and_closes_cleanly_over_tls(trusted, start_raw_server, wait_until):
-    server = await start_raw_server(server_tls(*trusted))
+@pytest.fixture
+def not_trusting(tmp_path, monkeypatch):
+    """A trust store without the test certificate."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    hub_transport._tls_context.cache_clear()
+    yield
+    hub_transport._tls_context.cache_clear()
+
+
+async def test_wss_verifies_the_server_and_closes_cleanly_over_tls(trusting, start_raw_server, wait_until):
+    server = await start_raw_server(server_tls())
     state, peer = await opened(server, scheme="wss")
     state.client.send_text("hello")
     assert await peer.next_text() == "hello"
@@ -245,7 +243,7 @@ async def test_wss_verifies_the_server_and_closes_cleanly_over_tls(trusted, star
     assert state.ended == [True]
 
 
-async def test_wss_refuses_a_server_certificate_it_does_not_trust(trusted, tmp_path, start_raw_server):
-    server = await start_raw_server(server_tls(*make_certificate(tmp_path, "stranger")))
+async def test_wss_refuses_a_server_certificate_it_does_not_trust(not_trusting, start_raw_server):
+    server = await start_raw_server(server_tls())
     with pytest.raises(ssl.SSLCertVerificationError):
         await WebSocketClient(server.url("wss"), lambda _: None).connect()
