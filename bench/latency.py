@@ -90,6 +90,7 @@ class Result:
     events_per_s: float
     quotes_per_s: float
     daemon_cpu: float | None
+    sim_cpu: float | None
 
     def percentile(self, fraction: float) -> float:
         """Nearest rank: the smallest sample with at least `fraction` of the samples at or below it."""
@@ -101,13 +102,14 @@ class Result:
     def row(self) -> str:
         stats = " | ".join(f"{self.percentile(q):.3f}" for q in (0.50, 0.95, 0.99))
         worst = max(self.latencies_ms, default=float("nan"))
-        cpu = "n/a" if self.daemon_cpu is None else f"{self.daemon_cpu:.0%}"
+        shares = (self.daemon_cpu, self.sim_cpu)
+        cpu = " | ".join("n/a" if share is None else f"{share:.0%}" for share in shares)
         return (f"| {self.phase.name} | {self.events_per_s:,.0f} | {self.quotes_per_s:,.0f} | "
                 f"{len(self.latencies_ms)} | {stats} | {worst:.3f} | {self.unanswered} | {cpu} |")
 
 
 HEADER = ("| phase | events/s | quotes/s | samples | p50 ms | p95 ms | p99 ms | max ms | unanswered | "
-          "daemon CPU |\n|---|---|---|---|---|---|---|---|---|---|")
+          "daemon CPU | simulator CPU |\n|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 # --- configuration -----------------------------------------------------------------------------------
@@ -207,7 +209,7 @@ async def probes(sim: SimControl, probe: int, contract: str, rate: float, stop: 
 
 
 def measure(phase: Phase, probe: int, events: list[dict[str, Any]], requests: list[dict[str, Any]],
-            cpu: float | None) -> Result:
+            cpu: tuple[float | None, float | None]) -> Result:
     sent: dict[int, int] = {}
     quotes: list[int] = []
     for event in events:
@@ -226,14 +228,19 @@ def measure(phase: Phase, probe: int, events: list[dict[str, Any]], requests: li
     span_s = (max(stamps) - min(stamps)) / 1e9 if len(stamps) > 1 else float("nan")
     quote_span_s = (max(quotes) - min(quotes)) / 1e9 if len(quotes) > 1 else float("nan")
     return Result(phase, latencies, len(sent) - len(latencies), len(events) / span_s,
-                  len(quotes) / quote_span_s if quotes else 0.0, cpu)
+                  len(quotes) / quote_span_s if quotes else 0.0, *cpu)
 
 
-async def run_phase(sim: SimControl, daemon: ChildProcess | Floor, probe: int, contract: str,
+def cpu_share(before: float | None, after: float | None, wall_s: float) -> float | None:
+    return None if before is None or after is None else (after - before) / wall_s
+
+
+async def run_phase(sim: SimControl, sim_pid: int, daemon: ChildProcess | Floor, probe: int, contract: str,
                     phase: Phase) -> Result:
     await sim.set_switches(quote_rate=phase.quotes_per_contract)
     request_seq, event_seq = await sim.clear_logs()
-    cpu_before, wall_before = cpu_seconds(daemon.pid), time.monotonic()
+    pids = (daemon.pid, sim_pid)
+    cpu_before, wall_before = [cpu_seconds(pid) for pid in pids], time.monotonic()
     stop = asyncio.Event()
     await sim.random_walk(True)
     prober = asyncio.create_task(probes(sim, probe, contract, phase.probes_per_s, stop))
@@ -241,13 +248,13 @@ async def run_phase(sim: SimControl, daemon: ChildProcess | Floor, probe: int, c
     stop.set()
     await prober
     await sim.random_walk(False)
-    cpu_after, wall_after = cpu_seconds(daemon.pid), time.monotonic()
+    cpu_after, wall_after = [cpu_seconds(pid) for pid in pids], time.monotonic()
     await asyncio.sleep(SETTLE_S)  # the last cancels are still on their way
     events = (await sim.events_since(event_seq))["events"]
     requests = (await sim.requests_since(request_seq))["requests"]
-    cpu = (None if cpu_before is None or cpu_after is None
-           else (cpu_after - cpu_before) / (wall_after - wall_before))
-    result = measure(phase, probe, events, requests, cpu)
+    daemon_cpu, sim_cpu = (cpu_share(before, after, wall_after - wall_before)
+                           for before, after in zip(cpu_before, cpu_after, strict=True))
+    result = measure(phase, probe, events, requests, (daemon_cpu, sim_cpu))
     print(result.row(), flush=True)
     return result
 
@@ -325,8 +332,8 @@ class Floor:
 
 # --- runs --------------------------------------------------------------------------------------------
 
-async def with_daemon(workdir: Path, name: str, sim_endpoints: SimEndpoints, sim: SimControl, probe: int,
-                      load: Sequence[int], phases: Sequence[Phase], profile: Path | None,
+async def with_daemon(workdir: Path, name: str, sim_endpoints: SimEndpoints, sim: SimControl, sim_pid: int,
+                      probe: int, load: Sequence[int], phases: Sequence[Phase], profile: Path | None,
                       stop_when: float | None = None) -> list[Result]:
     port = free_port()
     config_dir = workdir / name / "config"
@@ -342,7 +349,7 @@ async def with_daemon(workdir: Path, name: str, sim_endpoints: SimEndpoints, sim
         print(f"(daemon RUNNING {ready_s:.1f} s after its start, {len(load) + 1} accounts)", flush=True)
         contract = (await sim.front_contracts())[BLOCKED]
         for phase in phases:
-            result = await run_phase(sim, daemon, probe, contract, phase)
+            result = await run_phase(sim, sim_pid, daemon, probe, contract, phase)
             results.append(result)
             if stop_when is not None and result.percentile(0.99) > stop_when:
                 break
@@ -404,19 +411,19 @@ async def main(quick: bool, profile: Path | None) -> None:
                 await ready.wait()
                 rty = (await sim.front_contracts())[BLOCKED]
                 for phase in latency_phases:
-                    await run_phase(sim, Floor(), probe, rty, phase)
+                    await run_phase(sim, sim_child.pid, Floor(), probe, rty, phase)
                 client.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await client
                 print()
                 print("Run A: the probe account and 1 account with 10 positions")
                 print(HEADER, flush=True)
-                results = await with_daemon(workdir, "latency", endpoints, sim, probe, load[:1],
-                                            latency_phases, profile)
+                results = await with_daemon(workdir, "latency", endpoints, sim, sim_child.pid, probe,
+                                            load[:1], latency_phases, profile)
                 print(f"\nRun B: {CAPACITY_ACCOUNTS} accounts × {POSITIONS_PER_ACCOUNT} positions, "
                       f"quote rate stepped up until p99 > {CAPACITY_P99_MS} ms")
                 print(HEADER, flush=True)
-                capacity = await with_daemon(workdir, "capacity", endpoints, sim, probe, load,
+                capacity = await with_daemon(workdir, "capacity", endpoints, sim, sim_child.pid, probe, load,
                                              capacity_phases, profile, stop_when=CAPACITY_P99_MS)
         finally:
             await sim_child.stop()
