@@ -22,7 +22,7 @@ from simple_risk_manager.domain.events import GatewayEvent, HubConnectionChanged
 from simple_risk_manager.gateway.auth import AuthSession
 from simple_risk_manager.gateway.base import GatewayError, HubInvocationFailed
 from simple_risk_manager.gateway.signalr import HubConnection
-from simple_risk_manager.gateway.wire import parse_hub_event
+from simple_risk_manager.gateway.wire import QUOTE_TARGET, QuoteBatch, parse_hub_event
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class _Hub(ABC):
     kind: str
 
     def __init__(self, url: str, session: AuthSession, *, sink: EventSink, clock: Clock, options: HubOptions,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, on_frame_end: Callable[[], None] | None = None) -> None:
         self._session = session
         self._sink = sink
         self._clock = clock
@@ -51,7 +51,7 @@ class _Hub(ABC):
         self.connection = HubConnection(
             f"{self.kind}[{session.login}]", url, session.token,
             on_invocation=self._on_invocation, on_connected=self._on_connected,
-            on_disconnected=self._on_disconnected, on_unauthorized=session.relogin,
+            on_disconnected=self._on_disconnected, on_unauthorized=session.relogin, on_frame_end=on_frame_end,
             backoff_cap_s=options.backoff_max_s, ping_interval_s=options.ping_interval_s,
             server_timeout_s=options.server_timeout_s, invoke_timeout_s=options.invoke_timeout_s, rng=rng,
         )
@@ -101,7 +101,10 @@ class _Hub(ABC):
                                         at=self._clock.now(), reason=reason))
 
     def _on_invocation(self, target: str, arguments: Any) -> None:
-        for event in parse_hub_event(target, arguments, self._clock.now(), hub=self.kind, login=self.login):
+        self._deliver(parse_hub_event(target, arguments, self._clock.now(), hub=self.kind, login=self.login))
+
+    def _deliver(self, events: Iterable[GatewayEvent]) -> None:
+        for event in events:
             self._sink(event)
             if isinstance(event, SessionLoggedOut):
                 self._spawn(self._after_logout(self.connection.token_in_use))
@@ -151,12 +154,23 @@ class MarketHub(_Hub):
 
     def __init__(self, url: str, session: AuthSession, *, sink: EventSink, clock: Clock, options: HubOptions,
                  rng: random.Random | None = None) -> None:
-        super().__init__(url, session, sink=sink, clock=clock, options=options, rng=rng)
+        super().__init__(url, session, sink=sink, clock=clock, options=options, rng=rng,
+                         on_frame_end=self._on_frame_end)
         self._wanted: set[str] = set()
         self._subscribed: set[str] = set()
         self._refused: set[str] = set()  # refused on this connection: not asked again until reconnect
         self._dirty = asyncio.Event()
         self._sync_lock = asyncio.Lock()
+        self._quotes = QuoteBatch()
+
+    def _on_invocation(self, target: str, arguments: Any) -> None:
+        """Quotes wait for the end of their frame (`QuoteBatch`); anything else is handled at once."""
+        if target.lower() == QUOTE_TARGET and self._quotes.add(arguments):
+            return
+        super()._on_invocation(target, arguments)
+
+    def _on_frame_end(self) -> None:
+        self._deliver(self._quotes.take(self._clock.now()))
 
     @property
     def subscribed(self) -> frozenset[str]:

@@ -134,10 +134,13 @@ class _Link:
                 return
             records = self._take_reply(records)
         hub = self._hub
-        for record in records:
-            if self.close_received:
-                return
-            hub._dispatch(record, self)
+        try:
+            for record in records:
+                if self.close_received:
+                    return
+                hub._dispatch(record, self)
+        finally:
+            hub._frame_ended()
 
     def _take_reply(self, records: list[str]) -> list[str]:
         """Settle the handshake with the first record; the records after it are hub messages."""
@@ -163,7 +166,8 @@ class HubConnection:
     reason)` runs after every handshake with records already flowing, so it can `invoke` the
     Subscribe methods. `on_disconnected(reason)` reports an unplanned loss of an announced
     connection. `on_unauthorized(token)` is awaited when the upgrade is refused with 401, so the
-    owner can log in again before the next attempt.
+    owner can log in again before the next attempt. `on_frame_end()`, when given, runs after the
+    records of each frame (an owner may collect records and act on them per frame).
     """
 
     def __init__(self, name: str, url: str, token: Callable[[], Awaitable[str]], *,
@@ -171,6 +175,7 @@ class HubConnection:
                  on_connected: Callable[[bool, str | None], Awaitable[None]],
                  on_disconnected: Callable[[str], None],
                  on_unauthorized: Callable[[str], Awaitable[object]],
+                 on_frame_end: Callable[[], None] | None = None,
                  backoff_cap_s: float = 30.0, ping_interval_s: float = 10.0, server_timeout_s: float = 30.0,
                  invoke_timeout_s: float = 10.0, open_timeout_s: float = 10.0,
                  rng: random.Random | None = None) -> None:
@@ -182,6 +187,7 @@ class HubConnection:
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
         self._on_unauthorized = on_unauthorized
+        self._on_frame_end = on_frame_end
         self._backoff_cap = backoff_cap_s
         self._ping_interval = ping_interval_s
         self._server_timeout = server_timeout_s
@@ -396,6 +402,14 @@ class HubConnection:
             link.close_received = True
             link.socket.close()
         # Ping (6) only proves the server is alive; other types are ignored (§4.2).
+
+    def _frame_ended(self) -> None:
+        if self._on_frame_end is None:
+            return
+        try:
+            self._on_frame_end()
+        except Exception:  # the connection must survive any consumer bug
+            log.exception("%s hub: frame-end handler failed", self.name)
 
     def _complete(self, message: dict[str, Any]) -> None:
         pending = self._pending.get(str(message.get("invocationId")))

@@ -37,7 +37,8 @@ _USER_TARGETS: dict[str, UserParser] = {
     "gatewayuserposition": lambda data, at: PositionUpdated(Position.from_api(data, at)),
     "gatewayusertrade": lambda data, at: TradeReceived(Trade.from_api(data, at)),
 }
-_QUOTE = "gatewayquote"
+#: The quote target, lower case (targets are matched case-insensitively).
+QUOTE_TARGET = "gatewayquote"
 #: Market events the daemon does not use: checked for shape, then dropped.
 _IGNORED_MARKET = frozenset({"gatewaytrade", "gatewaydepth"})
 _LOGOUT = "gatewaylogout"
@@ -52,7 +53,7 @@ def parse_hub_event(target: str, arguments: Any, received_at: datetime, *, hub: 
         key = target.lower()
         if key in _USER_TARGETS:
             return _user_events(target, _USER_TARGETS[key], arguments, received_at)
-        if key == _QUOTE:
+        if key == QUOTE_TARGET:
             return _quote_events(target, arguments, received_at)
         if key in _IGNORED_MARKET:
             _market_items(target, arguments)
@@ -119,6 +120,44 @@ def _market_items(target: str, arguments: Any) -> tuple[str, list[Any]]:
     if isinstance(data, list):
         return contract_id, data
     raise _MalformedError(f"data must be an object or an array (got {type(data).__name__})")
+
+
+class QuoteBatch:
+    """The quote records of one hub frame, merged per contract and parsed once at the frame's end.
+
+    A busy market sends frames of a hundred quotes or more over a few contracts; parsing every record
+    (Decimals, timestamps) only for the inbox to merge them again is most of the market hub's cost,
+    and it runs inside the socket callback, ahead of user-hub events. Merging the raw payloads first
+    gives what `Quote.merged_over` would: each field from the last record that carries it (null counts
+    as absent). When a merged payload does not parse, each record is parsed on its own instead, so a
+    bad record is reported and skipped exactly as before, and the good ones still count.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, arguments: Any) -> bool:
+        """Take a `GatewayQuote` invocation's arguments; False when their shape is not the usual
+        `[contractId, object]` (the caller then parses them on their own, reporting what is wrong)."""
+        if not (isinstance(arguments, list) and len(arguments) >= 2 and isinstance(arguments[0], str)
+                and arguments[0] and isinstance(arguments[1], dict)):
+            return False
+        self._items.setdefault(arguments[0], []).append(arguments[1])
+        return True
+
+    def take(self, received_at: datetime) -> list[GatewayEvent]:
+        """One `QuoteUpdated` per contract, in the order the contracts first appeared; empties the batch."""
+        items, self._items = self._items, {}
+        events: list[GatewayEvent] = []
+        for contract_id, payloads in items.items():
+            merged: dict[str, Any] = {}
+            for payload in payloads:
+                merged.update((key, value) for key, value in payload.items() if value is not None)
+            try:
+                events.append(QuoteUpdated(Quote.from_api(contract_id, merged, received_at)))
+            except _ITEM_ERRORS:
+                events.extend(_quote_events("GatewayQuote", [contract_id, payloads], received_at))
+        return events
 
 
 def _quote_events(target: str, arguments: Any, received_at: datetime) -> list[GatewayEvent]:

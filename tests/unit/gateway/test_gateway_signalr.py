@@ -508,3 +508,31 @@ async def test_cancelling_run_closes_the_socket_with_a_closing_handshake(raw_ser
     async with asyncio.timeout(5):
         await stopping
     assert not hub.connected
+
+
+async def test_frame_end_follows_each_frames_records_and_survives_a_failing_handler(raw_server, wait_until,
+                                                                                    caplog):
+    """`on_frame_end` runs once after the records of every frame (the market hub merges quotes per frame);
+    a handler that raises is logged and the connection goes on."""
+    received: list = []
+    failures = iter([True, False])
+
+    def frame_end() -> None:
+        received.append("end")
+        if next(failures, False):
+            raise RuntimeError("frame handler bug")
+
+    hub = client(raw_server.url(), received=received, on_frame_end=frame_end)
+    task, peer = await served(raw_server, hub)
+    try:
+        await wait_until(lambda: hub.connected)  # the handshake reply's frame has ended (and raised)
+        received.clear()
+        await peer.write(peer.text('{"type":1,"target":"A","arguments":[1]}' + RS
+                                   + '{"type":1,"target":"B","arguments":[2]}' + RS))
+        await wait_until(lambda: received.count("end") == 1)
+        await peer.write(peer.text('{"type":1,"target":"C","arguments":[3]}' + RS))
+        await wait_until(lambda: received.count("end") == 2)
+        assert received == [("A", [1]), ("B", [2]), "end", ("C", [3]), "end"]
+        assert "frame-end handler failed" in caplog.text and hub.connected
+    finally:
+        await stop(task)

@@ -18,7 +18,8 @@ from simple_risk_manager.domain.events import (
     SessionLoggedOut,
     TradeReceived,
 )
-from simple_risk_manager.gateway.wire import parse_hub_event
+from simple_risk_manager.domain.models import Quote
+from simple_risk_manager.gateway.wire import QuoteBatch, parse_hub_event
 
 NOW = datetime(2025, 11, 24, 15, 2, 12, tzinfo=UTC)
 
@@ -321,3 +322,50 @@ def test_valid_partial_quotes_round_trip(contract, bid, ask, last, stamp, as_arr
     quote = event.quote
     assert (quote.contract_id, quote.bid, quote.ask, quote.last, quote.quote_time, quote.received_at) == (
         contract, bid, ask, last, stamp, NOW)
+
+
+# --- quotes of one frame, merged per contract (QuoteBatch) -------------------------------------------
+
+_PRICE = st.one_of(st.none(), st.decimals(min_value=1, max_value=99999, places=2).map(float))
+_STAMP = st.sampled_from([None, "2025-11-24T15:02:11Z", "2025-11-24T15:02:12Z"])
+_QUOTE_FIELDS = st.fixed_dictionaries({}, optional={"bestBid": _PRICE, "bestAsk": _PRICE, "lastPrice": _PRICE,
+                                                    "timestamp": _STAMP})
+
+
+@given(records=st.lists(st.tuples(st.sampled_from(["CON.F.US.MNQ.Z25", "CON.F.US.EP.Z25"]), _QUOTE_FIELDS),
+                        min_size=1, max_size=30))
+def test_a_frame_of_quotes_merges_to_what_the_records_one_by_one_would_give(
+        records: list[tuple[str, dict[str, object]]]) -> None:
+    batch = QuoteBatch()
+    for contract_id, payload in records:
+        assert batch.add([contract_id, payload])
+    merged = {e.quote.contract_id: e.quote for e in batch.take(NOW) if isinstance(e, QuoteUpdated)}
+    expected: dict[str, Quote] = {}
+    for contract_id, payload in records:
+        quote = Quote.from_api(contract_id, payload, NOW)
+        expected[contract_id] = quote.merged_over(expected.get(contract_id))
+    assert merged == expected
+    assert list(merged) == list(dict.fromkeys(c for c, _ in records))  # contracts in first-seen order
+    assert batch.take(NOW) == []
+
+
+def test_a_bad_record_in_a_frame_is_reported_and_the_good_ones_still_count(
+        caplog: pytest.LogCaptureFixture) -> None:
+    batch = QuoteBatch()
+    mnq = "CON.F.US.MNQ.Z25"
+    assert batch.add([mnq, {"bestBid": 21000.25, "lastPrice": 21000.5}])
+    assert batch.add([mnq, {"lastPrice": "not a price"}])
+    assert batch.add([mnq, {"bestAsk": 21000.75}])
+    with caplog.at_level(logging.ERROR):
+        events = batch.take(NOW)
+    assert "malformed GatewayQuote message skipped" in caplog.text and "not a price" in caplog.text
+    assert [(e.quote.bid, e.quote.ask, e.quote.last) for e in events if isinstance(e, QuoteUpdated)] == [
+        (Decimal("21000.25"), None, Decimal("21000.5")), (None, Decimal("21000.75"), None)]
+
+
+@pytest.mark.parametrize("arguments", [["CON.F.US.MNQ.Z25"], ["", {}], [7, {}], ["CON.F.US.MNQ.Z25", []],
+                                       "CON.F.US.MNQ.Z25", None], ids=repr)
+def test_a_quote_invocation_of_another_shape_is_left_to_the_record_parser(arguments: object) -> None:
+    batch = QuoteBatch()
+    assert batch.add(arguments) is False
+    assert batch.take(NOW) == []
