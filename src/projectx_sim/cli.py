@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-rate-limit", action="store_true", help="switch the 200/60 s and 50/30 s limits off"
     )
+    parser.add_argument(
+        "--log-size", type=int, default=defaults.event_log_size, metavar="N",
+        help="entries kept in each of the request and event logs of /sim/ (default %(default)s)",
+    )
     parser.add_argument("--user", default=defaults.user_name, help="demo user name (default %(default)s)")
     parser.add_argument(
         "--api-key", default=defaults.api_key, help="demo user's API key (default %(default)s)"
@@ -74,6 +78,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         front_month=args.front_month,
         user_name=args.user,
         api_key=args.api_key,
+        request_log_size=args.log_size,
+        event_log_size=args.log_size,
     )
     changes: dict[str, Any] = {
         "quote_rate": args.quote_rate,

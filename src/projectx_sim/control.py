@@ -413,7 +413,7 @@ class Control:
     async def requests(self, request: web.Request) -> web.Response:
         since, limit = _since(request)
         log = self._sim.requests
-        return _reply({"requests": [e.to_json() for e in log.since(since, limit)], "last": log.last})
+        return _reply({"requests": log.since(since, limit), "last": log.last})
 
     async def clear_requests(self, _: web.Request) -> web.Response:
         self._sim.requests.clear()
@@ -422,7 +422,7 @@ class Control:
     async def events(self, request: web.Request) -> web.Response:
         since, limit = _since(request)
         log = self._sim.events
-        return _reply({"events": [e.to_json() for e in log.since(since, limit)], "last": log.last})
+        return _reply({"events": log.since(since, limit), "last": log.last})
 
     async def clear_events(self, _: web.Request) -> web.Response:
         self._sim.events.clear()

@@ -15,14 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from projectx_sim.bars import synthetic_bars
 from projectx_sim.config import SimConfig
 from projectx_sim.exchange import Exchange, Modification, OrderRequest, Reason, RejectionError, utc_now
 from projectx_sim.faults import FaultKind, Phase, RestFault, RestFaults
-from projectx_sim.journal import RequestLog
+from projectx_sim.journal import RequestLog, readable_body
 from projectx_sim.market import Market
 from projectx_sim.models import Account, User
 from projectx_sim.ratelimit import SlidingWindowLimiter, retry_after_header
@@ -114,16 +113,13 @@ class Rest:
     async def entry(self, request: web.Request) -> web.StreamResponse:
         arrival_ns = time.monotonic_ns()
         raw = await request.read()
-        try:
-            body: Any = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError:
-            body = raw.decode("utf-8", "replace")
+        body = readable_body(raw)
         account_id = body.get("accountId") if isinstance(body, dict) else None
         logged = self._requests.record(
             arrival_ns,
             request.method,
             request.path,
-            body,
+            raw,
             account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else None,
         )
         response = await self._respond(request, raw)
