@@ -69,7 +69,11 @@ POSITIONS_PER_ACCOUNT = 10
 CAPACITY_ACCOUNTS = 50
 CAPACITY_P99_MS = 5.0
 CAPACITY_QUOTES_PER_S = (1_000, 2_000, 3_000, 4_000, 5_000, 10_000, 20_000, 30_000, 40_000, 60_000, 80_000)
-EVENT_LOG_ROOM = 90_000  # the simulator keeps the last 100,000 events; a phase must fit
+SIM_LOG_SIZE = 400_000  # the simulator's request and event logs (--log-size); a phase must fit
+EVENT_LOG_ROOM = 360_000
+#: Capacity phases: long enough for a p99 that is not just the single worst probe.
+CAPACITY_PROBES_PER_S = 30
+CAPACITY_PHASE_S = 10.0
 START_TIMEOUT_S = 150.0
 SETTLE_S = 1.0
 
@@ -387,14 +391,14 @@ async def main(quick: bool, profile: Path | None) -> None:
         Phase("~100 events/s", 8, 10, 20 * scale),
         Phase("~1,000 events/s", 90, 50, 20 * scale),
     ]
-    capacity_phases = [Phase(f"{rate:,} quotes/s target", rate / POSITIONS_PER_ACCOUNT, 20,
-                             min(5.0, EVENT_LOG_ROOM / rate) * (0.5 if quick else 1.0))
+    capacity_phases = [Phase(f"{rate:,} quotes/s target", rate / POSITIONS_PER_ACCOUNT, CAPACITY_PROBES_PER_S,
+                             min(CAPACITY_PHASE_S, EVENT_LOG_ROOM / rate) * (0.25 if quick else 1.0))
                        for rate in CAPACITY_QUOTES_PER_S]
     print(f"machine: {machine()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="srm-bench-") as tmp:
         workdir = Path(tmp)
-        sim_child, endpoints = await start_simulator(workdir / "simulator.out",
-                                                     ["--paused", "--no-rate-limit"])
+        sim_child, endpoints = await start_simulator(
+            workdir / "simulator.out", ["--paused", "--no-rate-limit", "--log-size", str(SIM_LOG_SIZE)])
         try:
             async with SimControl(endpoints.url) as sim:
                 contracts = list((await sim.front_contracts()).values())
