@@ -79,9 +79,5 @@ class Inbox(Generic[T]):
         """Wait until every item put so far has been taken and marked done."""
         await self._all_done.wait()
 
-    def has_waiting_events(self) -> bool:
-        """Whether any item that is not a quote waits (one the dispatcher would serve first)."""
-        return bool(self._items)
-
     def qsize(self) -> int:
         return len(self._items) + len(self._quotes)

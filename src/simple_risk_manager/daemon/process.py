@@ -92,8 +92,6 @@ GATEWAY_CLOSE_S: Final = 3.0
 
 #: Broker events that never change the daemon's status (`StatusBoard`): no status check after them.
 _HIGH_RATE: Final = (QuoteUpdated, OrderUpdated, PositionUpdated, TradeReceived)
-#: User-hub events that may skip the inbox when nothing else waits in it (`Daemon._on_gateway_event`).
-_ROUTED_AT_ONCE: Final = (OrderUpdated, PositionUpdated, TradeReceived)
 
 
 class _Exit(Exception):  # noqa: N818 (a control-flow signal, not an error)
@@ -306,22 +304,8 @@ class Daemon:
     # --- ports the dispatcher calls ------------------------------------------------------------------
 
     def _on_gateway_event(self, event: Any) -> None:
-        """The gateway's sink: after the stop has begun, hub events are no longer accepted (§3.1).
-
-        An order, position or fill event that finds the dispatcher idle (no other event waiting, no
-        item's follow-up pending) is routed at once, inside the socket callback that parsed it, instead
-        of waiting a loop turn (and everything else ready in it) for the dispatcher task: nothing it
-        could overtake is queued (waiting quotes are served after user-hub events anyway), and the
-        dispatcher never stops mid-item. Its follow-up work runs on the next turn, after the
-        enforcement tasks it started have sent their first requests.
-        """
-        if not self._accepting:
-            return
-        if (isinstance(event, _ROUTED_AT_ONCE) and not self.inbox.has_waiting_events()
-                and not self.dispatcher.finishing):
-            self._route(event)
-            asyncio.get_running_loop().call_soon(self.dispatcher.finish)
-        else:
+        """The gateway's sink: after the stop has begun, hub events are no longer accepted (§3.1)."""
+        if self._accepting:
             self.inbox.put(event)
 
     def _fetch_contract(self, contract_id: str) -> None:

@@ -225,11 +225,6 @@ class Dispatcher:
             self.dropped += 1
             log.exception("dispatcher: dropped %s after an error", type(item).__name__)
 
-    @property
-    def finishing(self) -> bool:
-        """Whether an item's follow-up work still waits for `finish`."""
-        return bool(self._after)
-
     def finish(self) -> None:
         """Run what the last `begin` left for after enforcement; one failing step never stops the rest."""
         work, self._after = self._after, []
