@@ -22,13 +22,12 @@ lockout expiry, daily reset). A bad item is logged and skipped: `handle` never r
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from simple_risk_manager.clock import Clock
 from simple_risk_manager.config.loader import LoadedConfig
@@ -110,12 +109,6 @@ _ALL_EVENT_TYPES: Final[tuple[EventType, ...]] = (
     Sweep, ConnectionChanged)
 #: Transitions that change whether the account holds the contract (market-hub subscriptions).
 _HOLDING_CHANGES: Final = frozenset({PositionTransition.OPENED, PositionTransition.CLOSED})
-
-
-class ItemSource(Protocol):
-    """Where the `dispatcher` task takes its items from: an `asyncio.Queue` of items or of gateway events."""
-
-    async def get(self) -> Item: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,17 +226,6 @@ class Dispatcher:
                 step()
             except Exception:
                 log.exception("dispatcher: a follow-up step failed")
-
-    async def run(self, queue: ItemSource) -> None:
-        """The `dispatcher` task: items in queue order until cancelled. After `begin` it yields once, so
-        the enforcement tasks the item started send their requests before its follow-up work runs, and
-        none waits behind the rest of the backlog."""
-        while True:
-            self.begin(await queue.get())
-            try:
-                await asyncio.sleep(0)
-            finally:
-                self.finish()
 
     def rule_memory(self, account_id: int) -> Mapping[str, Any]:
         """The account's rule memory (RULE-008 deadlines, RULE-012 managed stops), for snapshots."""

@@ -3,7 +3,6 @@ the broadcaster and MOD-001 ports (`daemon.md` §4–§7, `rules.md` §2–§3, 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +30,7 @@ from simple_risk_manager.domain.models import (
     Trade,
 )
 from simple_risk_manager.engine.gate import REASON
-from simple_risk_manager.engine.items import ContractFetchFailed, Item, Reconciled, ResetDue, TimerTick
+from simple_risk_manager.engine.items import ContractFetchFailed, Reconciled, ResetDue, TimerTick
 from simple_risk_manager.engine.plan import EnforcementPlan
 from simple_risk_manager.gateway.reconcile import ReconcileResult
 
@@ -552,21 +551,6 @@ def test_logged_out_and_timer_tick_items_are_handled(h: Harness) -> None:
     h.handle(TimerTick(at=NOW))
     h.handle(PositionUpdated(_rest_position(MNQ, 1)))
     assert h.dispatcher.dropped == 0
-
-
-async def test_the_dispatcher_task_takes_items_from_a_queue_in_order(h: Harness) -> None:
-    queue: asyncio.Queue[Item] = asyncio.Queue()
-    task = asyncio.create_task(h.dispatcher.run(queue))
-    for size in (1, 2, 0):
-        queue.put_nowait(PositionUpdated(_rest_position(MNQ, size)))
-    try:
-        async with asyncio.timeout(5):
-            while len(h.broadcaster.messages) < 3:  # noqa: ASYNC110 (nothing signals it)
-                await asyncio.sleep(0)
-    finally:
-        task.cancel()
-    assert [m[2]["size"] for m in h.broadcaster.messages] == [1, 2, 0]
-    assert h.trackers.state.position(A1, MNQ) is None
 
 
 # --- enforcement before follow-up work ---------------------------------------------------------------
