@@ -40,6 +40,19 @@ def test_parse_gateway_timestamps(text, expected):
     assert parse_utc(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (" 2025-11-24T15:02:11.612Z ", datetime(2025, 11, 24, 15, 2, 11, 612000, tzinfo=UTC)),
+        ("2025-11-24T15:02:11.612z", datetime(2025, 11, 24, 15, 2, 11, 612000, tzinfo=UTC)),
+        ("2025-11-24T09:02:11.1058083456-06:00", datetime(2025, 11, 24, 15, 2, 11, 105808, tzinfo=UTC)),
+        ("\t2025-11-24T09:02:11-06:00\n", datetime(2025, 11, 24, 15, 2, 11, tzinfo=UTC)),
+    ],
+)
+def test_blanks_lower_case_z_and_long_fractions_are_normalized(text, expected):
+    assert parse_utc(text) == expected
+
+
 def test_parse_refuses_missing_offset():
     with pytest.raises(ValueError, match="offset"):
         parse_utc("2025-11-24T15:02:11")
