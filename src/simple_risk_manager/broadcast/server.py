@@ -209,6 +209,8 @@ class BroadcastServer:
         if not isinstance(contract_id, str) or not contract_id:
             log.error("broadcast: MarketQuote without a contract_id; not sent")
             return
+        if not self._sessions:
+            return  # nobody to send it to: the holders are not worth looking up
         holders = self._provider.accounts_holding(contract_id)
         if not holders:
             return

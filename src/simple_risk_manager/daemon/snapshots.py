@@ -67,9 +67,8 @@ class DaemonSnapshots:
         return [self._snapshot(account_id, names.get(account_id), now) for account_id in account_ids]
 
     def accounts_holding(self, contract_id: str) -> Collection[int]:
-        state = self._trackers.state
-        return [a for a in self._ids
-                if state.position(a, contract_id) is not None or state.working_orders(a, contract_id)]
+        holds = self._trackers.state.holds
+        return [a for a in self._ids if holds(a, contract_id)]
 
     # --- one account -----------------------------------------------------------------------------
 

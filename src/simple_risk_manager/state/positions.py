@@ -330,6 +330,14 @@ class StateManager:
         """Σ size over the account's contracts whose symbol root is `root` (all expiries, D-10)."""
         return sum(p.size for p in self.positions(account_id) if root_of(p.contract_id) == root)
 
+    def holds(self, account_id: int, contract_id: str) -> bool:
+        """The account holds a position or a working order in the contract (its quotes concern it)."""
+        mirror = self._accounts.get(account_id)
+        if mirror is None:
+            return False
+        return contract_id in mirror.positions or any(
+            o.contract_id == contract_id and o.is_working for o in mirror.orders.values())
+
     def held_contracts(self) -> frozenset[str]:
         """Contracts in which any account holds a position or a working order (quote subscriptions)."""
         held: set[str] = set()

@@ -65,3 +65,18 @@ async def test_a_new_subscription_forgets_held_quotes(make_server, make_peer, da
     server.publish("MarketQuote", None, quote(MES, "3").to_dict())
     server.publish("daemon_status", None, MARKER)
     assert bids(await peer.until_marker()) == [(MES, 3)], "sent at once; the held quote 2 is gone"
+
+
+async def test_with_no_client_a_quote_does_not_look_up_its_holders(server, daemon):
+    """Every quote is published; with nobody connected, finding the accounts holding it is wasted work."""
+    asked: list[str] = []
+    holding = daemon.accounts_holding
+
+    def spy(contract_id: str):
+        asked.append(contract_id)
+        return holding(contract_id)
+
+    daemon.accounts_holding = spy
+    daemon.holdings[MES] = {A1}
+    server.publish("MarketQuote", None, quote(MES, "5923.5").to_dict())
+    assert asked == []

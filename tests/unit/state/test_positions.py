@@ -174,6 +174,18 @@ def test_working_orders_filter_by_contract() -> None:
     assert [o.id for o in state.working_orders(ACCOUNT)] == [1, 2]
 
 
+def test_holds_means_a_position_or_a_working_order_in_the_contract() -> None:
+    state = StateManager()
+    state.apply_position(pos(ES, size=1), T0)
+    state.apply_order(order(1, contract=MNQ))
+    state.apply_order(order(2, contract=MNQ_H26, status=OrderStatus.PENDING_CANCELLATION))
+    assert state.holds(ACCOUNT, ES) and state.holds(ACCOUNT, MNQ)
+    assert not state.holds(ACCOUNT, MNQ_H26)  # mirrored, but no longer working
+    assert not state.holds(ACCOUNT + 1, ES)
+    state.apply_order(order(1, contract=MNQ, status=OrderStatus.FILLED, at_s=1))
+    assert not state.holds(ACCOUNT, MNQ)
+
+
 @pytest.mark.parametrize(("name", "held", "the_order", "is_stop"), [
     ("sell Stop under a long", pos(ptype=LONG), order(), True),
     ("sell StopLimit under a long", pos(ptype=LONG), order(otype=OrderType.STOP_LIMIT), True),
