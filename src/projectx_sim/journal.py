@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -76,22 +78,18 @@ def event_json(entry: EventEntry) -> dict[str, Any]:
 
 
 class _Log(Generic[T]):
-    def __init__(self, size: int) -> None:
+    """A bounded log; `seq_of` reads an entry's sequence number and `to_json` its control-API form."""
+
+    def __init__(self, size: int, seq_of: Callable[[T], int], to_json: Callable[[T], dict[str, Any]]) -> None:
         self._entries: deque[T] = deque(maxlen=max(size, 0))
         self._seq = itertools.count(1)
+        self._seq_of = seq_of
+        self._to_json = to_json
         self.last = 0
 
     def _next_seq(self) -> int:
         self.last = next(self._seq)
         return self.last
-
-    @staticmethod
-    def _seq_of(entry: T) -> int:
-        raise NotImplementedError
-
-    @staticmethod
-    def _json(entry: T) -> dict[str, Any]:
-        raise NotImplementedError
 
     def since(self, seq: int, limit: int) -> list[dict[str, Any]]:
         """Entries with a sequence number above `seq`, oldest first, at most `limit`, as JSON objects."""
@@ -101,20 +99,15 @@ class _Log(Generic[T]):
                 break
             newer.append(entry)
         newer.reverse()
-        return [self._json(entry) for entry in newer[:limit]]
+        return [self._to_json(entry) for entry in newer[:limit]]
 
     def clear(self) -> None:
         self._entries.clear()
 
 
 class RequestLog(_Log[RequestEntry]):
-    @staticmethod
-    def _seq_of(entry: RequestEntry) -> int:
-        return entry.seq
-
-    @staticmethod
-    def _json(entry: RequestEntry) -> dict[str, Any]:
-        return entry.to_json()
+    def __init__(self, size: int) -> None:
+        super().__init__(size, attrgetter("seq"), RequestEntry.to_json)
 
     def record(
         self, arrival_ns: int, method: str, path: str, raw_body: bytes, account_id: int | None
@@ -125,13 +118,8 @@ class RequestLog(_Log[RequestEntry]):
 
 
 class EventLog(_Log[EventEntry]):
-    @staticmethod
-    def _seq_of(entry: EventEntry) -> int:
-        return entry[0]
-
-    @staticmethod
-    def _json(entry: EventEntry) -> dict[str, Any]:
-        return event_json(entry)
+    def __init__(self, size: int) -> None:
+        super().__init__(size, itemgetter(0), event_json)
 
     def record(self, sent_ns: int, hub: str, connection_id: int, target: str, record: bytes) -> None:
         self._entries.append((self._next_seq(), sent_ns, hub, connection_id, target, record))
