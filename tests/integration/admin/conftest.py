@@ -9,7 +9,6 @@ import shutil
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from projectx_sim import SimConfig, Simulator
+from simple_risk_manager.demo.processes import SimEndpoints
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -80,22 +80,12 @@ class LoopThread:
         self._thread.join(START_TIMEOUT_S)
 
 
-@dataclass(frozen=True)
-class SimHandle:
-    url: str
-    user_hub_url: str
-    market_hub_url: str
-    user_name: str
-    api_key: str
-    account_ids: tuple[int, ...]
-
-
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimHandle]:
+def sim() -> Iterator[SimEndpoints]:
     async def main(ready: Callable[[Any], None], stop: asyncio.Event) -> None:
         async with Simulator(SimConfig(port=0, rate_limit=False)) as simulator:
             ids = tuple(a.id for a in simulator.exchange.accounts_of(simulator.demo_user.id))
-            ready(SimHandle(simulator.url, simulator.user_hub_url, simulator.market_hub_url,
+            ready(SimEndpoints(simulator.url, simulator.user_hub_url, simulator.market_hub_url,
                             simulator.config.user_name, simulator.config.api_key, ids))
             await stop.wait()
 
@@ -104,7 +94,7 @@ def sim() -> Iterator[SimHandle]:
     thread.close()
 
 
-def sim_accounts_yaml(sim: SimHandle, *account_ids: int, key: str = "${SIM_KEY}") -> str:
+def sim_accounts_yaml(sim: SimEndpoints, *account_ids: int, key: str = "${SIM_KEY}") -> str:
     entries = "".join(f"  - account_id: {account_id}\n" for account_id in account_ids or sim.account_ids)
     return (f'version: 1\ntopstepx:\n  username: "{sim.user_name}"\n  api_key: "{key}"\n'
             f'  api_url: "{sim.url}"\n  user_hub_url: "{sim.user_hub_url}"\n'
@@ -112,7 +102,7 @@ def sim_accounts_yaml(sim: SimHandle, *account_ids: int, key: str = "${SIM_KEY}"
 
 
 @pytest.fixture
-def on_sim(tmp_path: Path, sim: SimHandle) -> Any:
+def on_sim(tmp_path: Path, sim: SimEndpoints) -> Any:
     """Shipped rules; accounts.yaml pointing at the simulator, its key behind ${SIM_KEY} in secrets.env."""
     harness = AdminHarness(tmp_path)
     harness.install_shipped(accounts=False)

@@ -7,16 +7,17 @@ import json
 import socket
 from typing import Any
 
+from simple_risk_manager.demo.processes import SimEndpoints
 from simple_risk_manager.runtime.exit_codes import ExitCode
 
-from .conftest import SimHandle, sim_accounts_yaml
+from .conftest import sim_accounts_yaml
 
 
 def _rows(out: str) -> dict[str, dict[str, Any]]:
     return {row["check"]: row for row in json.loads(out)}
 
 
-def test_api_accounts_and_hubs_pass_against_the_simulator(on_sim: Any, sim: SimHandle) -> None:
+def test_api_accounts_and_hubs_pass_against_the_simulator(on_sim: Any, sim: SimEndpoints) -> None:
     before = on_sim.text("accounts.yaml")
     result = on_sim.run_with_password("test", "all", "--json")
     rows = _rows(result.out)
@@ -32,7 +33,7 @@ def test_api_accounts_and_hubs_pass_against_the_simulator(on_sim: Any, sim: SimH
     assert sim.api_key not in result.out + result.err
 
 
-def test_a_wrong_key_fails_the_api_check_with_a_clear_reason(on_sim: Any, sim: SimHandle) -> None:
+def test_a_wrong_key_fails_the_api_check_with_a_clear_reason(on_sim: Any, sim: SimEndpoints) -> None:
     (on_sim.config_dir / "secrets.env").write_text("SIM_KEY=not-the-key\n", encoding="utf-8")
     result = on_sim.run_with_password("test", "api", "--ascii")
     assert result.code == ExitCode.CONNECTION_TEST_FAILED
@@ -40,7 +41,8 @@ def test_a_wrong_key_fails_the_api_check_with_a_clear_reason(on_sim: Any, sim: S
     assert f"login '{sim.user_name}': credentials rejected" in result.out
 
 
-def test_an_account_the_gateway_does_not_list_fails_the_accounts_check(on_sim: Any, sim: SimHandle) -> None:
+def test_an_account_the_gateway_does_not_list_fails_the_accounts_check(on_sim: Any,
+                                                                       sim: SimEndpoints) -> None:
     (on_sim.config_dir / "accounts.yaml").write_text(sim_accounts_yaml(sim, sim.account_ids[0], 987654),
                                                      encoding="utf-8")
     rows = _rows(on_sim.run_with_password("test", "accounts", "--json").out)
@@ -48,7 +50,7 @@ def test_an_account_the_gateway_does_not_list_fails_the_accounts_check(on_sim: A
                                 "detail": "not listed by Account/search (active): 987654"}
 
 
-def test_an_unreachable_gateway_fails_fast_with_the_reason(on_sim: Any, sim: SimHandle) -> None:
+def test_an_unreachable_gateway_fails_fast_with_the_reason(on_sim: Any, sim: SimEndpoints) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
@@ -59,7 +61,7 @@ def test_an_unreachable_gateway_fails_fast_with_the_reason(on_sim: Any, sim: Sim
     assert row["latency_ms"] < 10_000
 
 
-def test_account_add_is_verified_with_login_and_account_search(on_sim: Any, sim: SimHandle) -> None:
+def test_account_add_is_verified_with_login_and_account_search(on_sim: Any, sim: SimEndpoints) -> None:
     first = sim.account_ids[0]
     (on_sim.config_dir / "accounts.yaml").write_text(sim_accounts_yaml(sim, first), encoding="utf-8")
     second = sim.account_ids[1]
@@ -75,7 +77,7 @@ def test_account_add_is_verified_with_login_and_account_search(on_sim: Any, sim:
     assert on_sim.text("accounts.yaml") == before
 
 
-def test_login_set_refuses_credentials_the_gateway_rejects(on_sim: Any, sim: SimHandle) -> None:
+def test_login_set_refuses_credentials_the_gateway_rejects(on_sim: Any, sim: SimEndpoints) -> None:
     before = on_sim.text("accounts.yaml")
     refused = on_sim.run_with_password("login", "set", "--username", sim.user_name, "--api-key-stdin",
                                        "--yes", extra_stdin="wrong-key-123456\n")
