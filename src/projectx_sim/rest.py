@@ -10,13 +10,13 @@ exchange carry a reason; each endpoint maps reasons to its own errorCode enum.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from projectx_sim.arrivals import ArrivalClock
 from projectx_sim.bars import synthetic_bars
 from projectx_sim.config import SimConfig
 from projectx_sim.exchange import Exchange, Modification, OrderRequest, Reason, RejectionError, utc_now
@@ -98,6 +98,7 @@ class Rest:
         tokens: TokenIssuer,
         faults: RestFaults,
         requests: RequestLog,
+        arrivals: ArrivalClock,
     ) -> None:
         self._config = config
         self._exchange = exchange
@@ -105,13 +106,14 @@ class Rest:
         self._tokens = tokens
         self._faults = faults
         self._requests = requests
+        self._arrivals = arrivals
         self.limiter = SlidingWindowLimiter()
         self.endpoints = {e.path.lower(): e for e in self._endpoints()}
 
     # Pipeline ---------------------------------------------------------------------------------
 
     async def entry(self, request: web.Request) -> web.StreamResponse:
-        arrival_ns = time.monotonic_ns()
+        arrival_ns = self._arrivals.of(request)
         raw = await request.read()
         body = readable_body(raw)
         account_id = body.get("accountId") if isinstance(body, dict) else None

@@ -15,6 +15,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from projectx_sim.arrivals import ArrivalClock
 from projectx_sim.config import SimConfig
 from projectx_sim.contracts import ContractBook, front_month
 from projectx_sim.control import Control
@@ -48,6 +49,7 @@ class Simulator:
         self.user_hub = UserHub(self.config, self.tokens, self.events, self.exchange)
         self.market_hub = MarketHub(self.config, self.tokens, self.events, self.market)
         self.faults = RestFaults()
+        self.arrivals = ArrivalClock()
         self.rest = Rest(
             self.config,
             exchange=self.exchange,
@@ -55,6 +57,7 @@ class Simulator:
             tokens=self.tokens,
             faults=self.faults,
             requests=self.requests,
+            arrivals=self.arrivals,
         )
         self.control = Control(self)
         self.demo_user: User = self.exchange.add_user(self.config.user_name, self.config.api_key)
@@ -90,7 +93,7 @@ class Simulator:
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         )
         await runner.setup()
-        site = web.TCPSite(runner, self.config.host, self.config.port)
+        site = self.arrivals.site(runner, self.config.host, self.config.port)
         await site.start()
         self._runner = runner
         self.port = int(runner.addresses[0][1])
