@@ -6,14 +6,18 @@ Method (`daemon.md` §9, docs/performance.md):
 - Probe: a "probe" account blocks RTY (RULE-011). The bench places a resting RTY buy limit on it through
   `/sim/trader/Order/place`; the simulator sends the order event on the user hub, the daemon cancels it
   (REJECT_ORDER → `Order/cancel`). Latency = the cancel's arrival at the simulator (`/sim/requests`
-  `arrivalNs`) − the order event's hand-over to the daemon's socket (`/sim/events` `sentNs`), paired by
-  order id. Both are `time.monotonic_ns()` of the simulator process, so the figure includes both
-  loopback hops and the simulator's own request parsing, not only the daemon.
+  `arrivalNs`, the socket read that delivered it) − the order event's hand-over to the daemon's socket
+  (`/sim/events` `sentNs`), paired by order id. Both are `time.monotonic_ns()` of the simulator
+  process, so the figure includes both loopback hops, not only the daemon.
+- CPUs (Linux, 2 or more): the daemon is pinned to a CPU of its own, the simulator and the bench to the
+  others — in production the gateway is another machine. Run A then measures the same daemon again
+  with every process free to run on every CPU.
 - Load: quotes of the 10 front-month contracts at `quote_rate` each (the daemon holds positions in all
   of them, so every quote is evaluated by RULE-004/005 for every holding account), plus the probes.
   "Events per second" counts every hub event the simulator sent the daemon in the phase.
-- Run 0 (method floor): no daemon; a 30-line asyncio client (websockets + aiohttp, as the daemon uses)
-  receives the probe's order event and sends the cancel at once. What it measures is the cost of the
+- Run 0 (method floor): no daemon; a 30-line asyncio client (websockets + aiohttp) in the bench
+  process, pinned where the daemon would be, receives the probe's order event and sends the cancel
+  at once. What it measures is the cost of the
   method itself (two loopback hops, the simulator, Python's WebSocket and HTTP clients); the daemon's
   own share is the difference.
 - Run A (latency): the probe account and one account with 10 open positions; phases at about 100 and
@@ -23,7 +27,7 @@ Method (`daemon.md` §9, docs/performance.md):
     .venv/bin/python bench/latency.py [--quick] [--profile DIR]
 
 `--quick` shortens every phase (a smoke run); `--profile DIR` runs each daemon under cProfile and
-prints where its time went. The whole run takes about two minutes and stops by itself.
+prints where its time went. The whole run takes about four minutes and stops by itself.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -200,6 +204,42 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class CpuLayout:
+    """The daemon gets a CPU of its own; the simulator and the bench share the others.
+
+    In production the gateway is another machine: the daemon never waits in a run queue behind it, nor
+    finds its caches filled by it. On a 2-CPU box that is what pinning reproduces (Run A also measures
+    the daemon with the CPUs shared, as it was measured before).
+    """
+
+    daemon: frozenset[int]
+    others: frozenset[int]
+
+    @classmethod
+    def choose(cls) -> CpuLayout | None:
+        """None where processes cannot be pinned (not Linux) or there is a single CPU."""
+        if not hasattr(os, "sched_setaffinity"):
+            return None
+        cpus = sorted(os.sched_getaffinity(0))
+        return None if len(cpus) < 2 else cls(frozenset(cpus[-1:]), frozenset(cpus[:-1]))
+
+    @property
+    def every(self) -> frozenset[int]:
+        return self.daemon | self.others
+
+    def describe(self) -> str:
+        return (f"daemon on CPU {', '.join(map(str, sorted(self.daemon)))}; simulator and bench on CPU "
+                f"{', '.join(map(str, sorted(self.others)))}")
+
+
+def pin(pid: int, cpus: frozenset[int]) -> None:
+    """Every thread of process `pid` onto `cpus` (threads started later inherit it from their creator)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):  # a thread that just ended
+            os.sched_setaffinity(int(tid), cpus)
+
+
 # --- one phase ---------------------------------------------------------------------------------------
 
 async def probes(sim: SimControl, probe: int, contract: str, rate: float, stop: asyncio.Event) -> None:
@@ -338,7 +378,10 @@ class Floor:
 
 async def with_daemon(workdir: Path, name: str, sim_endpoints: SimEndpoints, sim: SimControl, sim_pid: int,
                       probe: int, load: Sequence[int], phases: Sequence[Phase], profile: Path | None,
-                      stop_when: float | None = None) -> list[Result]:
+                      layout: CpuLayout | None, *, stop_when: float | None = None,
+                      shared_phases: Sequence[Phase] = ()) -> list[Result]:
+    """Run `phases` against a new daemon pinned per `layout`, then `shared_phases` with every process
+    free to run on every CPU (pinning restored afterwards)."""
     port = free_port()
     config_dir = workdir / name / "config"
     write_config(config_dir, sim_endpoints, probe, load, port)
@@ -350,6 +393,8 @@ async def with_daemon(workdir: Path, name: str, sim_endpoints: SimEndpoints, sim
     try:
         await wait_running(port, daemon)
         ready_s = time.monotonic() - started
+        if layout is not None:
+            pin(daemon.pid, layout.daemon)
         print(f"(daemon RUNNING {ready_s:.1f} s after its start, {len(load) + 1} accounts)", flush=True)
         contract = (await sim.front_contracts())[BLOCKED]
         for phase in phases:
@@ -357,6 +402,14 @@ async def with_daemon(workdir: Path, name: str, sim_endpoints: SimEndpoints, sim
             results.append(result)
             if stop_when is not None and result.percentile(0.99) > stop_when:
                 break
+        if shared_phases and layout is not None:
+            for pid in (daemon.pid, sim_pid, os.getpid()):
+                pin(pid, layout.every)
+            results.extend([await run_phase(sim, sim_pid, daemon, probe, contract, phase)
+                            for phase in shared_phases])
+            pin(daemon.pid, layout.daemon)
+            for pid in (sim_pid, os.getpid()):
+                pin(pid, layout.others)
     finally:
         code = await daemon.stop()
     if code != 0:
@@ -391,14 +444,20 @@ async def main(quick: bool, profile: Path | None) -> None:
         Phase("~100 events/s", 8, 10, 20 * scale),
         Phase("~1,000 events/s", 90, 50, 20 * scale),
     ]
+    shared_phases = [replace(phase, name=f"{phase.name}, CPUs shared") for phase in latency_phases]
     capacity_phases = [Phase(f"{rate:,} quotes/s target", rate / POSITIONS_PER_ACCOUNT, CAPACITY_PROBES_PER_S,
                              min(CAPACITY_PHASE_S, EVENT_LOG_ROOM / rate) * (0.25 if quick else 1.0))
                        for rate in CAPACITY_QUOTES_PER_S]
     print(f"machine: {machine()}", flush=True)
+    layout = CpuLayout.choose()
+    print(f"CPUs: {'not pinned' if layout is None else layout.describe()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="srm-bench-") as tmp:
         workdir = Path(tmp)
         sim_child, endpoints = await start_simulator(
             workdir / "simulator.out", ["--paused", "--no-rate-limit", "--log-size", str(SIM_LOG_SIZE)])
+        if layout is not None:
+            for pid in (sim_child.pid, os.getpid()):
+                pin(pid, layout.others)
         try:
             async with SimControl(endpoints.url) as sim:
                 contracts = list((await sim.front_contracts()).values())
@@ -408,8 +467,11 @@ async def main(quick: bool, profile: Path | None) -> None:
                         for n in range(1, CAPACITY_ACCOUNTS + 1)]
                 await open_positions(sim, load, contracts)
                 print(f"{len(load)} accounts × {len(contracts)} open positions, probe account {probe}\n")
-                print("Run 0: method floor, no daemon (a minimal client cancels the probe orders)")
+                print("Run 0: method floor, no daemon (a minimal client in the bench process, on the "
+                      "daemon's CPU, cancels the probe orders)")
                 print(HEADER, flush=True)
+                if layout is not None:
+                    pin(os.getpid(), layout.daemon)
                 ready = asyncio.Event()
                 client = asyncio.create_task(floor_client(endpoints, probe, contracts, ready))
                 await ready.wait()
@@ -419,19 +481,23 @@ async def main(quick: bool, profile: Path | None) -> None:
                 client.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await client
+                if layout is not None:
+                    pin(os.getpid(), layout.others)
                 print()
-                print("Run A: the probe account and 1 account with 10 positions")
+                print("Run A: the probe account and 1 account with 10 positions (then the same daemon with "
+                      "every process free to run on every CPU)")
                 print(HEADER, flush=True)
                 results = await with_daemon(workdir, "latency", endpoints, sim, sim_child.pid, probe,
-                                            load[:1], latency_phases, profile)
+                                            load[:1], latency_phases, profile, layout,
+                                            shared_phases=shared_phases)
                 print(f"\nRun B: {CAPACITY_ACCOUNTS} accounts × {POSITIONS_PER_ACCOUNT} positions, "
                       f"quote rate stepped up until p99 > {CAPACITY_P99_MS} ms")
                 print(HEADER, flush=True)
                 capacity = await with_daemon(workdir, "capacity", endpoints, sim, sim_child.pid, probe, load,
-                                             capacity_phases, profile, stop_when=CAPACITY_P99_MS)
+                                             capacity_phases, profile, layout, stop_when=CAPACITY_P99_MS)
         finally:
             await sim_child.stop()
-    one_k = results[-1]
+    one_k = results[len(latency_phases) - 1]
     under = [r for r in capacity if r.percentile(0.99) <= CAPACITY_P99_MS]
     best = max((r.quotes_per_s for r in under), default=0.0)
     print("\nTargets (daemon.md §9):")
@@ -439,6 +505,10 @@ async def main(quick: bool, profile: Path | None) -> None:
           f"({'met' if one_k.percentile(0.5) <= 0.5 else 'MISSED'})")
     print(f"  p99 <= 1 ms at 1,000 events/s:   {one_k.percentile(0.99):.3f} ms "
           f"({'met' if one_k.percentile(0.99) <= 1.0 else 'MISSED'})")
+    if len(results) > len(latency_phases):
+        shared = results[-1]
+        print(f"  (CPUs shared at 1,000 events/s: p50 {shared.percentile(0.5):.3f} ms, "
+              f"p99 {shared.percentile(0.99):.3f} ms)")
     print(f"  >= 20,000 quotes/s with p99 <= 5 ms (50 x 10): highest sustained {best:,.0f} quotes/s "
           f"({'met' if best >= 20_000 else 'MISSED'})")
 
