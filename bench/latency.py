@@ -17,9 +17,8 @@ Method (`daemon.md` §9, docs/performance.md):
   "Events per second" counts every hub event the simulator sent the daemon in the phase.
 - Run 0 (method floor): no daemon; a 30-line asyncio client (websockets + aiohttp) in the bench
   process, pinned where the daemon would be, receives the probe's order event and sends the cancel
-  at once. What it measures is the cost of the
-  method itself (two loopback hops, the simulator, Python's WebSocket and HTTP clients); the daemon's
-  own share is the difference.
+  at once. What it measures is the cost of the method itself (two loopback hops, the simulator,
+  Python's WebSocket and HTTP clients); the daemon's own share is the difference.
 - Run A (latency): the probe account and one account with 10 open positions; phases at about 100 and
   1,000 events/s. Run B (capacity): 50 accounts × 10 open positions; the quote rate steps up until
   the probe p99 passes 5 ms; the highest rate that stayed under is the answer.
@@ -27,7 +26,7 @@ Method (`daemon.md` §9, docs/performance.md):
     .venv/bin/python bench/latency.py [--quick] [--profile DIR]
 
 `--quick` shortens every phase (a smoke run); `--profile DIR` runs each daemon under cProfile and
-prints where its time went. The whole run takes about four minutes and stops by itself.
+prints where its time went. The whole run takes about four and a half minutes and stops by itself.
 """
 
 from __future__ import annotations
