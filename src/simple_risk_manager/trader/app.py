@@ -1,4 +1,4 @@
-"""`srm trader`: the full-screen Textual dashboard (`cli.md` §1), and `run_dashboard` for `srm demo`.
+"""`srm trader`: the full-screen Textual dashboard (`cli.md` §1); `srm demo` shows the same `TraderApp`.
 
 The app owns one `Dashboard` model and one `Feed`. Every feed item goes into the model; the screen is
 redrawn from the model at most ten times a second (§1.12) and once a second for the countdowns and
@@ -296,7 +296,6 @@ def run_dashboard(url: str, account_id: int | None = None, *, db_path: Path, bel
                   ascii_only: bool = False, no_color: bool = False, zone: tzinfo | None = None) -> int:
     """Show the dashboard in this terminal until the trader quits; returns the exit code (0).
 
-    For `srm demo`: `run_dashboard(f"ws://127.0.0.1:{port}/", account_id, db_path=data_dir / "state.db")`.
     Blocking; runs its own event loop. `no_color` sets `NO_COLOR` for this process (Textual reads it).
     """
     if no_color:
@@ -305,12 +304,3 @@ def run_dashboard(url: str, account_id: int | None = None, *, db_path: Path, bel
                                      ascii_only=ascii_only, zone=zone), handle_sigterm=True)
     app.run()
     return app.return_code or 0  # 1 when the app failed (Textual has printed why)
-
-
-async def run_dashboard_async(url: str, account_id: int | None = None, *, db_path: Path, bell: bool = True,
-                              ascii_only: bool = False, zone: tzinfo | None = None) -> int:
-    """`run_dashboard` on the caller's running event loop (for a demo that runs everything on one loop)."""
-    app = TraderApp(DashboardOptions(url=url, account_id=account_id, db_path=db_path, bell=bell,
-                                     ascii_only=ascii_only, zone=zone))
-    await app.run_async()
-    return app.return_code or 0
