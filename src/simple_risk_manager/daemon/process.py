@@ -224,7 +224,7 @@ class Daemon:
 
         After an item's decisions it yields to the loop once, so the enforcement tasks the item started
         send their first requests before the item's follow-up work (broadcasts, rows for the writer:
-        `Dispatcher.finish`) and before the next item. `Queue.get` does not suspend while items are
+        `Dispatcher.finish`) and before the next item. `Inbox.get` does not suspend while items are
         waiting, so without the yield a breach's enforcement would wait for the whole backlog
         (docs/performance.md).
         """

@@ -45,7 +45,6 @@ from simple_risk_manager.domain.models import (
     ContractMetadata,
     EnforcementAction,
     Lockout,
-    Order,
     Position,
     Quote,
     SessionState,
@@ -355,7 +354,7 @@ class Dispatcher:
                      else effect.delta if effect.outcome is FillOutcome.APPLIED else ZERO)
         fill = FillApplied(trade, counted.new_order, counted.counts, order_pnl)
         decisions = self._evaluate(account_id, fill, now)
-        self._publish(messages.TRADE, account_id, _with_extra, messages.trade_data(trade, day, counts), extra)
+        self._publish(messages.TRADE, account_id, messages.trade_data, trade, day, counts, extra=extra)
         self._enforce(account_id, decisions, now)
         self._later(self._journal.pending.mark_trade, trade)
         self._later(self._request_contract, trade.contract_id, now=now)
@@ -369,7 +368,7 @@ class Dispatcher:
         transition = t.state.apply_position(position, now)
         self._observe(self._enforcer.observe_position, position)
         decisions = self._evaluate(account_id, PositionChanged(position, transition), now)
-        self._publish(messages.POSITION, account_id, self._position_data, position, extra)
+        self._publish(messages.POSITION, account_id, self._position_data, position, extra=extra)
         self._enforce(account_id, decisions, now)
         self._later(self._mark_mirror_rows)
         if transition in _HOLDING_CHANGES:
@@ -377,15 +376,14 @@ class Dispatcher:
         if position.size > 0:
             self._later(self._request_contract, contract_id, now=now)
 
-    def _position_data(self, position: Position, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _position_data(self, position: Position) -> dict[str, Any]:
         """The `position_update` message of a position as the trackers see it now."""
         if position.size == 0:
-            return _with_extra(messages.position_data(position, None, False, None), extra)
+            return messages.position_data(position, None, False, None)
         t, account_id, contract_id = self.trackers, position.account_id, position.contract_id
         upnl = position_upnl(position, t.quotes.get(contract_id), t.contracts.get(contract_id))
         deadline = self._memory[account_id].get(_GRACE_RULE, {}).get(contract_id)
-        data = messages.position_data(position, upnl, t.state.has_stop(account_id, contract_id), deadline)
-        return _with_extra(data, extra)
+        return messages.position_data(position, upnl, t.state.has_stop(account_id, contract_id), deadline)
 
     def _on_order(self, event: OrderUpdated, extra: Mapping[str, Any] | None = None) -> None:
         t, order = self.trackers, event.order
@@ -403,7 +401,7 @@ class Dispatcher:
             stored = order.with_stop_flag(held is not None and held.is_stop_loss)
         self._observe(self._enforcer.observe_order, stored)
         decisions = self._evaluate(account_id, OrderChanged(stored), now)
-        self._publish(messages.ORDER, account_id, _order_data, stored, extra)
+        self._publish(messages.ORDER, account_id, stored.to_dict, extra=extra)
         self._enforce(account_id, decisions, now)
         self._later(self._mark_mirror_rows)
         self._later(self._sync_subscriptions)
@@ -565,8 +563,8 @@ class Dispatcher:
             self._journal.save_lockouts(*cleared.to_persist)
         self._journal.save_reset_schedule(outcome.schedule)
         self._announce_cleared(cleared.cleared, now)
-        data = messages.daily_reset_data(outcome, previous_realized, previous_count, bool(cleared.cleared))
-        self._publish(messages.DAILY_RESET, account_id, _with_extra, data, None)
+        self._publish(messages.DAILY_RESET, account_id, messages.daily_reset_data, outcome, previous_realized,
+                      previous_count, bool(cleared.cleared))
         self._arm_reset_timer(account_id)
         log.info("daily reset of account %s: trading day %s → %s (realized %s, %d trade(s)); %d lockout(s) "
                  "cleared; next reset %s", account_id, outcome.previous_trading_date, outcome.trading_date,
@@ -723,22 +721,15 @@ class Dispatcher:
         self._after.append(functools.partial(step, *args, **kwargs))
 
     def _publish(self, message_type: str, account_id: int | None, build: Callable[..., Mapping[str, Any]],
-                 *args: Any) -> None:
-        """Broadcast in `finish`; `build(*args)` makes the message's data only then."""
-        self._later(self._send, message_type, account_id, build, args)
+                 *args: Any, extra: Mapping[str, Any] | None = None) -> None:
+        """Broadcast in `finish`; `build(*args)` makes the message's data only then, and the caller's
+        `extra` fields (e.g. `source: reconcile`) are added to it."""
+        self._later(self._send, message_type, account_id, build, args, extra)
 
     def _send(self, message_type: str, account_id: int | None, build: Callable[..., Mapping[str, Any]],
-              args: tuple[Any, ...]) -> None:
+              args: tuple[Any, ...], extra: Mapping[str, Any] | None) -> None:
         try:
-            self._broadcaster.publish(message_type, account_id, build(*args))
+            data = build(*args)
+            self._broadcaster.publish(message_type, account_id, {**data, **extra} if extra else data)
         except Exception:
             log.exception("broadcast of %s failed", message_type)
-
-
-def _with_extra(data: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A message's data with the caller's additions (e.g. `source: reconcile`)."""
-    return {**data, **(extra or {})}
-
-
-def _order_data(order: Order, extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    return _with_extra(order.to_dict(), extra)

@@ -13,9 +13,7 @@ messages and calls `on_message` synchronously for every complete TEXT (as `str`)
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import ssl
 from collections.abc import Callable
 
 from websockets.client import ClientProtocol
@@ -25,17 +23,13 @@ from websockets.http11 import USER_AGENT, Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from simple_risk_manager.gateway.tls import default_tls_context
+
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str | bytes], None]
 
 _TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The system's trusted CAs with hostname checks; built once (loading the CA store is slow)."""
-    return ssl.create_default_context()
 
 
 class WebSocketClient(asyncio.Protocol):
@@ -75,7 +69,7 @@ class WebSocketClient(asyncio.Protocol):
         `response.status_code` says which), another `InvalidHandshake` for a bad upgrade reply.
         """
         uri = self._uri
-        tls = _tls_context() if uri.secure else None
+        tls = default_tls_context() if uri.secure else None
         try:
             await self._loop.create_connection(lambda: self, uri.host, uri.port, ssl=tls,
                                                server_hostname=uri.host if tls is not None else None)

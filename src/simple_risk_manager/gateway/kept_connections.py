@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from simple_risk_manager.gateway.backoff import full_jitter_delay
+from simple_risk_manager.gateway.tls import default_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class HttpResponse:
         return self.headers.get(name.lower())
 
 
+_HEAD_TOO_LONG = f"response head longer than {MAX_HEAD_BYTES} bytes"
+_TRAILERS_TOO_LONG = f"response trailers longer than {MAX_HEAD_BYTES} bytes"
+
 # Parser states.
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _TRAILERS, _UNTIL_CLOSE = range(6)
 
@@ -88,13 +92,11 @@ class _ResponseParser:
         while True:
             state = self._state
             if state == _HEAD:
-                end = buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(buffer) > MAX_HEAD_BYTES:
-                        raise ExchangeError(f"response head longer than {MAX_HEAD_BYTES} bytes")
+                end = _find(buffer, b"\r\n\r\n", MAX_HEAD_BYTES, _HEAD_TOO_LONG)
+                if end is None:
                     return None
                 if end > MAX_HEAD_BYTES:
-                    raise ExchangeError(f"response head longer than {MAX_HEAD_BYTES} bytes")
+                    raise ExchangeError(_HEAD_TOO_LONG)
                 head = bytes(buffer[:end])
                 del buffer[:end + 4]
                 self._head(head)
@@ -105,10 +107,8 @@ class _ResponseParser:
                 del buffer[:self._remaining]
                 return self._done()
             elif state == _CHUNK_SIZE:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    if len(buffer) > 1024:
-                        raise ExchangeError("malformed chunked response (chunk size line too long)")
+                end = _find(buffer, b"\r\n", 1024, "malformed chunked response (chunk size line too long)")
+                if end is None:
                     return None
                 size = _chunk_size(bytes(buffer[:end]))
                 del buffer[:end + 2]
@@ -126,10 +126,8 @@ class _ResponseParser:
                 del buffer[:size + 2]
                 self._state = _CHUNK_SIZE
             elif state == _TRAILERS:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    if len(buffer) > MAX_HEAD_BYTES:
-                        raise ExchangeError(f"response trailers longer than {MAX_HEAD_BYTES} bytes")
+                end = _find(buffer, b"\r\n", MAX_HEAD_BYTES, _TRAILERS_TOO_LONG)
+                if end is None:
                     return None
                 del buffer[:end + 2]
                 if end == 0:
@@ -208,6 +206,17 @@ class _ResponseParser:
         return HttpResponse(self._status, self._headers, bytes(self._body))
 
 
+def _find(buffer: bytearray, separator: bytes, limit: int, too_long: str) -> int | None:
+    """Where `separator` starts in `buffer`; None while it has not arrived, `ExchangeError(too_long)` once
+    more than `limit` bytes came without it."""
+    end = buffer.find(separator)
+    if end >= 0:
+        return end
+    if len(buffer) > limit:
+        raise ExchangeError(too_long)
+    return None
+
+
 def _chunk_size(line: bytes) -> int:
     text = line.split(b";", 1)[0].strip()
     if not text or len(text) > 16 or any(c not in b"0123456789abcdefABCDEF" for c in text):
@@ -273,6 +282,11 @@ class _Connection(asyncio.Protocol):
                 self._end(failure)
         if not self.lost.done():
             self.lost.set_result(None)
+
+    def stop_idle_timer(self) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
 
     def retire(self, *, abort: bool = False) -> None:
         """Close it for good (ours, not the server's doing); `abort` for a broken stream."""
@@ -417,9 +431,7 @@ class KeptConnections:
             conn = idle.pop()
             if conn.usable:  # one found closed never carried this request: another is used
                 response = conn.send(request, timeout_s)
-                if conn.idle_timer is not None:
-                    conn.idle_timer.cancel()
-                    conn.idle_timer = None
+                conn.stop_idle_timer()
                 self._want_more()
                 return response
         return self._post_on_new(request, timeout_s)
@@ -447,11 +459,7 @@ class KeptConnections:
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
-        context: ssl.SSLContext | None = None
-        if self._tls:
-            if self._ssl_context is None:  # made once: loading the trust store takes milliseconds
-                self._ssl_context = ssl.create_default_context()
-            context = self._ssl_context
+        context = (self._ssl_context or default_tls_context()) if self._tls else None
         try:
             _, conn = await loop.create_connection(
                 lambda: _Connection(self, loop), self._host, self._port, ssl=context,
@@ -513,9 +521,7 @@ class KeptConnections:
     def _lost(self, conn: _Connection) -> None:
         """`conn` closed (by either side): forget it, and count an early drop of an idle one."""
         self._all.discard(conn)
-        if conn.idle_timer is not None:
-            conn.idle_timer.cancel()
-            conn.idle_timer = None
+        conn.stop_idle_timer()
         if conn in self._idle:
             self._idle.remove(conn)
             if not conn.retired:

@@ -210,7 +210,7 @@ class RestClient:
                          token: str | None) -> dict[str, Any]:
         """The kept-connection road (enforcement): the request is written inside `post`, before the
         first await when a warm connection is idle."""
-        if self._http is None:
+        if not self._kept.is_open:
             raise GatewayError(endpoint, "REST client is not open")
         data = self._encode(endpoint, body)
         started = self._clock.monotonic()

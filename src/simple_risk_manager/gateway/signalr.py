@@ -84,8 +84,6 @@ def encode(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode() + RECORD_SEPARATOR
 
 
-
-
 def _handshake_error(reply: str) -> str | None:
     """Why the handshake reply refuses the connection, or None when it accepts it (`{}`)."""
     try:

@@ -121,7 +121,7 @@ class SessionConfig:
     _tz: ZoneInfo = field(init=False, repr=False, compare=False)
     #: The last stretch `in_session` computed, `[low, high)` with its answer: every event asks, and the
     #: answer only changes at a window edge, so the zone arithmetic runs once per stretch, not per event.
-    _stretch: list[tuple[datetime, datetime, bool]] = field(init=False, repr=False, compare=False)
+    _stretch: tuple[datetime, datetime, bool] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         start, end = parse_wall_time(self.start), parse_wall_time(self.end)
@@ -134,7 +134,7 @@ class SessionConfig:
         object.__setattr__(self, "_start", start)
         object.__setattr__(self, "_end", end)
         object.__setattr__(self, "_tz", zone(self.timezone))
-        object.__setattr__(self, "_stretch", [])
+        object.__setattr__(self, "_stretch", None)
 
     @classmethod
     def from_rule(cls, *, start: str, end: str, timezone: str | None, global_timezone: str,
@@ -163,20 +163,22 @@ class SessionConfig:
 
     def contains(self, instant: datetime) -> bool:
         """`in_session` for a UTC instant, answered from the cached stretch when it covers `instant`."""
-        for low, high, inside in self._stretch:
-            if low <= instant < high:
-                return inside
-        self._stretch.clear()
+        stretch = self._stretch
+        if stretch is not None and stretch[0] <= instant < stretch[1]:
+            return stretch[2]
         low = instant
         for begin, finish in self.windows_from(instant):
             if begin > instant:
-                self._stretch.append((low, begin, False))
-                return False
+                stretch = (low, begin, False)
+                break
             if instant < finish:
-                self._stretch.append((begin, finish, True))
-                return True
+                stretch = (begin, finish, True)
+                break
             low = finish
-        return False
+        else:
+            return False
+        object.__setattr__(self, "_stretch", stretch)
+        return stretch[2]
 
     def windows_from(self, t: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Windows in time order, from the first that can contain `t`, far enough to pass any holidays."""

@@ -12,8 +12,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 from websockets.frames import Close, CloseCode, Opcode
 
-from simple_risk_manager.gateway import hub_transport
 from simple_risk_manager.gateway.hub_transport import WebSocketClient
+from simple_risk_manager.gateway.tls import default_tls_context
 
 
 class Reads(WebSocketClient):
@@ -213,9 +213,9 @@ def trusting(monkeypatch):
     """`ssl.create_default_context()` trusts the test certificate (the only one in SSL_CERT_FILE)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(CERT))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    hub_transport._tls_context.cache_clear()
+    default_tls_context.cache_clear()
     yield
-    hub_transport._tls_context.cache_clear()
+    default_tls_context.cache_clear()
 
 
 @pytest.fixture
@@ -223,9 +223,9 @@ def not_trusting(tmp_path, monkeypatch):
     """A trust store without the test certificate."""
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
-    hub_transport._tls_context.cache_clear()
+    default_tls_context.cache_clear()
     yield
-    hub_transport._tls_context.cache_clear()
+    default_tls_context.cache_clear()
 
 
 async def test_wss_verifies_the_server_and_closes_cleanly_over_tls(trusting, start_raw_server, wait_until):
